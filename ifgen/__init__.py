@@ -1,0 +1,3 @@
+"""ifgen: RHEL initscripts network files from a declared inventory."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,203 @@
+"""The command line: thin click commands over the pipeline stages."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+import click
+
+from ifgen import __version__
+from ifgen.errors import IfgenError
+
+if TYPE_CHECKING:
+    from ifgen.emit import Drift
+    from ifgen.model import Host
+    from ifgen.render import RenderedFile
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+INVENTORY = click.Path(exists=False, path_type=Path)
+
+
+@click.group(
+    context_settings=CONTEXT,
+    epilog="""\b
+Examples:
+  ifgen render site.toml -o golden/          every host's files under golden/<host>/etc/...
+  ifgen check site.toml --golden golden/     exit 1 and a diff when golden/ has drifted
+  ifgen render site.toml -o out/ --host db1  only db1
+
+Exit status: 0 ok, 1 drift or changes, 2 bad input, 3 I/O failure.
+""",
+)
+@click.version_option(__version__, "--version", prog_name="ifgen")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and diffs.")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour diffs.",
+)
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, color: str) -> None:
+    """Turn an inventory of hosts into RHEL initscripts network files.
+
+    INVENTORY is a .toml or .json file, or a directory of them (merged).
+    """
+    ctx.obj = {"quiet": quiet, "color": None if color == "auto" else color == "always"}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common(func: F) -> F:
+    """Let -q and --color follow the verb too (`ifgen render ... -q`)."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        root = ctx.find_root()
+        if root.obj is None:
+            root.obj = {"quiet": False, "color": None}
+        if param.name == "quiet" and value:
+            root.obj["quiet"] = True
+        elif param.name == "color" and value is not None:
+            root.obj["color"] = None if value == "auto" else value == "always"
+        ctx.obj = root.obj
+        return value
+
+    func = click.option(
+        "--color",
+        type=click.Choice(["auto", "always", "never"]),
+        default=None,
+        expose_value=False,
+        callback=remember,
+        help="Colour diffs (default auto).",
+    )(func)
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=remember,
+        help="Print only errors and diffs.",
+    )(func)
+
+
+def _say(ctx: click.Context, message: str) -> None:
+    if not ctx.obj["quiet"]:
+        click.echo(message)
+
+
+def _show_diff(ctx: click.Context, text: str) -> None:
+    color = ctx.obj["color"]
+    for line in text.splitlines():
+        style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+        if line.startswith(("+++", "---")):
+            style = None
+        click.secho(line, fg=style, color=color, bold=line.startswith(("+++", "---")))
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  ifgen render examples/basic.toml -o out/
+  ifgen render site/ -o golden/ --host db1 --host db2
+"""
+)
+@click.argument("inventory", type=INVENTORY)
+@common
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory that receives <host>/etc/...",
+)
+@click.option("--host", "hosts", multiple=True, help="Only this host (repeatable).")
+@click.pass_context
+def render(ctx: click.Context, inventory: Path, output: Path, hosts: tuple[str, ...]) -> None:
+    """Write every host's files to OUTPUT/<host>/etc/...
+
+    Everything is validated before anything is written. Files in OUTPUT/<host>/ that ifgen
+    wrote earlier and no longer wants are removed; files ifgen did not write are left alone.
+    """
+    from ifgen.emit import safe_join, write_tree
+    from ifgen.pipeline import load_hosts, render_hosts
+
+    rendered = list(render_hosts(load_hosts(inventory, hosts)))
+    total = 0
+    for host, files in rendered:
+        removed = write_tree(safe_join(output, host.name), files)
+        total += len(files)
+        for relpath in removed:
+            _say(ctx, f"removed {host.name}/{relpath}")
+    _say(ctx, f"rendered {total} files for {len(rendered)} hosts into {output}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  ifgen check site.toml                    validate only
+  ifgen check site.toml --golden golden/   validate and compare with the committed files
+"""
+)
+@click.argument("inventory", type=INVENTORY)
+@common
+@click.option(
+    "--golden",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Compare the rendering with this directory byte for byte.",
+)
+@click.pass_context
+def check(ctx: click.Context, inventory: Path, golden: Path | None) -> None:
+    """Validate the inventory; with --golden, also compare with a rendered tree.
+
+    Exit 0 when everything matches, 1 when a file is missing, extra or different
+    (each shown as a unified diff), 2 when the inventory is invalid.
+    """
+    from ifgen.pipeline import load_hosts, render_hosts
+
+    hosts = load_hosts(inventory)
+    if golden is None:
+        _say(ctx, f"ok: {len(hosts)} hosts valid")
+        return
+    drifts = _golden_drifts(golden, render_hosts(hosts), {h.name for h in hosts})
+    for drift in drifts:
+        _show_diff(ctx, drift.diff)
+    if drifts:
+        click.echo(f"drift: {len(drifts)} files differ from {golden}", err=True)
+        ctx.exit(1)
+    _say(ctx, f"ok: {len(hosts)} hosts match {golden}")
+
+
+def _golden_drifts(
+    golden: Path, rendered: Iterable[tuple[Host, list[RenderedFile]]], names: set[str]
+) -> list[Drift]:
+    from ifgen.emit import compare_tree, safe_join
+
+    drifts: list[Drift] = []
+    for host, files in rendered:
+        drifts += compare_tree(safe_join(golden, host.name), files, prefix=f"{host.name}/")
+    if golden.is_dir():
+        for extra in sorted(p.name for p in golden.iterdir() if p.name not in names):
+            drifts += compare_tree(golden / extra, [], prefix=f"{extra}/")
+    return drifts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: map ifgen's errors to exit statuses, never a traceback for user mistakes."""
+    try:
+        code = cli.main(args=argv, prog_name="ifgen", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except IfgenError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,139 @@
+"""The validated inventory: frozen dataclasses for hosts, interfaces, routes, rules, tables."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+Bootproto = Literal["static", "dhcp", "none"]
+
+
+def device_sort_key(device: str) -> tuple[object, ...]:
+    """Natural order (eth2 before eth10), the order the network service brings devices up."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", device))
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """An extra address: `ifcfg-DEV:N` (or `ifcfg-lo:N` on the loopback)."""
+
+    address: IPv4Interface
+    index: int | None = None
+    broadcast: IPv4Address | None = None
+    arpcheck: bool | None = None
+    arpupdate: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NextHop:
+    """One next hop of a multipath route."""
+
+    via: IPv4Address
+    dev: str
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One `ip route add` line; `to` None means the default route."""
+
+    to: IPv4Network | None
+    dev: str
+    via: IPv4Address | None = None
+    src: IPv4Address | None = None
+    metric: int | None = None
+    table: str | None = None
+    scope: str | None = None
+    proto: str | None = None
+    nexthops: tuple[NextHop, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One `ip rule add` line, written to `rule-DEV`."""
+
+    dev: str
+    table: str
+    from_: IPv4Network | None = None
+    to: IPv4Network | None = None
+    iif: str | None = None
+    fwmark: str | None = None
+    priority: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A named routing table for `/etc/iproute2/rt_tables`."""
+
+    name: str
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sysctl:
+    """A kernel parameter for `/etc/sysctl.d`; `reason` says who asked for it."""
+
+    key: str
+    value: str
+    reason: str = "inventory"
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    """A physical device and everything declared on it."""
+
+    device: str
+    bootproto: Bootproto = "none"
+    address: IPv4Interface | None = None
+    hwaddr: str | None = None
+    mtu: int | None = None
+    onboot: bool = True
+    nm_controlled: bool = False
+    arpcheck: bool | None = None
+    arpupdate: bool | None = None
+    defroute: bool | None = None
+    gateway: IPv4Address | None = None
+    aliases: tuple[Alias, ...] = ()
+    routes: tuple[Route, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def networks(self) -> tuple[IPv4Network, ...]:
+        """The connected subnets: primary first, then each alias's."""
+        found = [self.address.network] if self.address else []
+        found += [a.address.network for a in self.aliases if a.address.network not in found]
+        return tuple(found)
+
+    def addresses(self) -> tuple[IPv4Interface, ...]:
+        """Every address on the device: primary first, then aliases."""
+        primary = (self.address,) if self.address else ()
+        return primary + tuple(a.address for a in self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One machine: its interfaces, loopback VIPs, tables, sysctls and network settings."""
+
+    name: str
+    file: str
+    interfaces: tuple[Interface, ...] = ()
+    loopback: tuple[Alias, ...] = ()
+    gateway: IPv4Address | None = None
+    tables: tuple[Table, ...] = ()
+    sysctls: tuple[Sysctl, ...] = ()
+    hostname: str | None = None
+    nozeroconf: bool | None = None
+
+    def interface(self, device: str) -> Interface | None:
+        """The interface with that device name, if declared."""
+        for iface in self.interfaces:
+            if iface.device == device:
+                return iface
+        return None
+
+    def addresses(self) -> tuple[IPv4Address, ...]:
+        """Every IPv4 address the host will hold, loopback VIPs included."""
+        found = [a.ip for iface in self.interfaces for a in iface.addresses()]
+        return tuple(found + [a.address.ip for a in self.loopback])
