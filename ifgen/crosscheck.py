@@ -22,6 +22,13 @@ def check_host(r: Reader, host: Host) -> None:
         for index, route in enumerate(iface.routes):
             _check_route(r, host, ("interfaces", iface.device, "routes", index), route)
     _check_rules(r, host)
+    _check_prefer_source(r, host)
+
+
+def _check_prefer_source(r: Reader, host: Host) -> None:
+    from ifgen.plan.source import check_prefer_source
+
+    check_prefer_source(r, host)
 
 
 def on_link(host: Host, device: str, address: IPv4Address) -> bool:

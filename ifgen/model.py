@@ -99,6 +99,10 @@ class Interface:
     routes: tuple[Route, ...] = ()
     rules: tuple[Rule, ...] = ()
     extra: tuple[tuple[str, str], ...] = ()
+    # Preferred source address (ifgen/plan/source.py); metrics None = the plan defaults.
+    prefer_source: IPv4Address | None = None
+    source_metric: int | None = None
+    fallback_metric: int | None = None
 
     def networks(self) -> tuple[IPv4Network, ...]:
         """The connected subnets: primary first, then each alias's."""

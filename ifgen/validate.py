@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, TypeVar
 
 from ifgen import values as v
@@ -49,6 +49,9 @@ IFACE_KEYS = (
     "routes",
     "rules",
     "extra",
+    "prefer_source",
+    "source_metric",
+    "fallback_metric",
 )
 ALIAS_KEYS = ("address", "index", "broadcast", "arpcheck", "arpupdate")
 ROUTE_KEYS = ("to", "via", "dev", "src", "metric", "table", "scope", "proto", "nexthops")
@@ -255,7 +258,19 @@ def _read_interface(r: Reader, keys: Key, device: str, raw: Any) -> Interface | 
         routes=tuple(_read_routes(r, (*keys, "routes"), device, data.get("routes", []))),
         rules=tuple(_read_rules(r, (*keys, "rules"), device, data.get("rules", []))),
         extra=tuple(_read_extra(r, (*keys, "extra"), data.get("extra", {}))),
+        prefer_source=r.get(keys, data, "prefer_source", _parse_prefer_source),
+        source_metric=r.get(keys, data, "source_metric", v.parse_int, 0, 2**32 - 1),
+        fallback_metric=r.get(keys, data, "fallback_metric", v.parse_int, 0, 2**32 - 1),
     )
+
+
+def _parse_prefer_source(value: Any) -> IPv4Address:
+    if isinstance(value, list) and len(value) > 1:
+        raise v.BadValue(
+            f"two preferred sources {value!r} on one device: the split routes and the "
+            "default can carry only one 'src'; pick one address (the others stay plain aliases)"
+        )
+    return v.parse_address(value)
 
 
 def _flag(r: Reader, keys: Key, data: dict[str, Any], key: str, default: bool) -> bool:
