@@ -22,6 +22,7 @@ def check_host(r: Reader, host: Host) -> None:
         for index, route in enumerate(iface.routes):
             _check_route(r, host, ("interfaces", iface.device, "routes", index), route)
     _check_rules(r, host)
+    _check_roles(r, host)
     _check_prefer_source(r, host)
 
 
@@ -209,3 +210,9 @@ def _check_rules(r: Reader, host: Host) -> None:
                 )
             else:
                 seen[rule.priority] = (*at, "priority")
+
+
+def _check_roles(r: Reader, host: Host) -> None:
+    from ifgen.roles import check_roles
+
+    check_roles(r, host)

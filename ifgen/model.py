@@ -80,6 +80,28 @@ class Sysctl:
     reason: str = "inventory"
 
 
+RoleName = Literal["lvs-dr-director", "lvs-dr-realserver", "lvs-nat-realserver"]
+
+
+@dataclass(frozen=True, slots=True)
+class Vip:
+    """One virtual address of an LVS service; `index` pins its `DEV:N`/`lo:N` number."""
+
+    address: IPv4Address
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LvsRole:
+    """The part one host plays in one LVS service (expanded by plan/lvs.py)."""
+
+    role: RoleName
+    service: str
+    interface: str
+    vips: tuple[Vip, ...]
+    gateway: IPv4Address | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Interface:
     """A physical device and everything declared on it."""
@@ -129,6 +151,7 @@ class Host:
     sysctls: tuple[Sysctl, ...] = ()
     hostname: str | None = None
     nozeroconf: bool | None = None
+    roles: tuple[LvsRole, ...] = ()
 
     def interface(self, device: str) -> Interface | None:
         """The interface with that device name, if declared."""

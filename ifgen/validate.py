@@ -21,6 +21,7 @@ from ifgen.model import (
     Table,
     device_sort_key,
 )
+from ifgen.roles import read_roles
 from ifgen.suggest import closest, unknown_key_message
 
 T = TypeVar("T")
@@ -33,6 +34,8 @@ SECTION_KEYS = (
     "sysctl",
     "hostname",
     "nozeroconf",
+    "services",
+    "roles",
 )
 HOST_KEYS = ("groups", *SECTION_KEYS)
 IFACE_KEYS = (
@@ -224,6 +227,7 @@ def _read_host(r: Reader, name: str, file: str, data: dict[str, Any]) -> Host:
         sysctls=tuple(_read_sysctls(r, data.get("sysctl", {}))),
         hostname=r.get((), data, "hostname", _parse_fqdn),
         nozeroconf=r.get((), data, "nozeroconf", v.parse_bool),
+        roles=read_roles(r, data),
     )
 
 

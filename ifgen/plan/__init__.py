@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ifgen.model import Alias, Host, Interface, Route, Rule, Sysctl, Table
+from ifgen.plan.lvs import plan_lvs
 from ifgen.plan.source import plan_source
 
 # Auto-numbered aliases: eth0:1, eth0:2, ... (eth0 itself is "0" by tradition); lo:0, lo:1, ...
@@ -56,6 +57,7 @@ def plan_host(host: Host) -> HostPlan:
     """Expand one host into its file contents."""
     draft = Draft(host)
     _plan_primitives(draft)
+    plan_lvs(draft)
     plan_source(draft)
     return _freeze(draft)
 
