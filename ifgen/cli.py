@@ -13,7 +13,7 @@ from ifgen import __version__
 from ifgen.errors import IfgenError
 
 if TYPE_CHECKING:
-    from ifgen.emit import Drift
+    from ifgen.emit import Change, Drift
     from ifgen.model import Host
     from ifgen.render import RenderedFile
 
@@ -185,6 +185,112 @@ def _golden_drifts(
         for extra in sorted(p.name for p in golden.iterdir() if p.name not in names):
             drifts += compare_tree(golden / extra, [], prefix=f"{extra}/")
     return drifts
+
+
+ROOT_OPTION = click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("/"),
+    show_default=True,
+    help="The host's filesystem root; files go to ROOT/etc/...",
+)
+HOST_OPTION = click.option(
+    "--host", help="The host in the inventory (default: this machine's short hostname)."
+)
+
+
+def _host_changes(inventory: Path, host: str | None, root: Path) -> list[Change]:
+    import socket
+
+    from ifgen.emit import plan_changes
+    from ifgen.pipeline import load_hosts, render_hosts
+
+    name = host or socket.gethostname().split(".", 1)[0]
+    [(_, files)] = list(render_hosts(load_hosts(inventory, [name])))
+    return plan_changes(root, files)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  ifgen diff site.toml                      this host's /etc against the inventory
+  ifgen diff site.toml --host db1 --root /mnt/db1 --stat
+"""
+)
+@click.argument("inventory", type=INVENTORY)
+@common
+@HOST_OPTION
+@ROOT_OPTION
+@click.option("--stat", is_flag=True, help="Only a per-file summary of changed lines.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of files and their status.")
+@click.pass_context
+def diff(
+    ctx: click.Context, inventory: Path, host: str | None, root: Path, stat: bool, as_json: bool
+) -> None:
+    """Show what `apply` would change below ROOT, as a unified diff; nothing is written.
+
+    Exit 0 when nothing would change, 1 when something would, 2 on bad input.
+    """
+    from ifgen.emit import change_summary, stat_lines
+
+    changes = _host_changes(inventory, host, root)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(change_summary(changes), indent=2))
+    elif stat:
+        click.echo("\n".join(stat_lines(changes)) if changes else "", nl=bool(changes))
+    else:
+        for change in changes:
+            _show_diff(ctx, change.diff())
+    ctx.exit(1 if changes else 0)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  ifgen diff site.toml && ifgen apply site.toml
+  ifgen apply site.toml --host db1 --root /mnt/db1 --force
+"""
+)
+@click.argument("inventory", type=INVENTORY)
+@common
+@HOST_OPTION
+@ROOT_OPTION
+@click.option(
+    "--backup-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep replaced and removed files in D/<UTC time>/ "
+    "(default ROOT/var/lib/ifgen/backup/<UTC time>/).",
+)
+@click.option("--force", is_flag=True, help="Also overwrite files without ifgen's header.")
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    inventory: Path,
+    host: str | None,
+    root: Path,
+    backup_dir: Path | None,
+    force: bool,
+) -> None:
+    """Write the host's files below ROOT, each atomically, keeping backups.
+
+    Shared files (/etc/sysconfig/network, /etc/iproute2/rt_tables) are edited in place;
+    ifgen's own stale files are removed. Exit 0 nothing to do, 1 changes applied,
+    2 bad input or refusal (nothing written), 3 I/O failure (the report says what is done).
+    """
+    from ifgen.emit import apply_changes, restart_advice
+
+    changes = _host_changes(inventory, host, root)
+    saved = apply_changes(root, changes, backup_dir, force)
+    for change in changes:
+        _say(ctx, f"{'removed' if change.new is None else 'wrote'} {root / change.relpath}")
+    if saved is not None:
+        _say(ctx, f"backup: {saved}")
+    for command in restart_advice(changes):
+        _say(ctx, f"needed: {command}")
+    _say(ctx, f"{len(changes)} files changed" if changes else "nothing to do")
+    ctx.exit(1 if changes else 0)
 
 
 def main(argv: list[str] | None = None) -> None:

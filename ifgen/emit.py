@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ifgen.errors import EmitError
-from ifgen.render import HEADER_MARK, RenderedFile
+from ifgen.errors import EmitError, RefusalError
+from ifgen.render import HEADER_MARK, SCRIPTS, RenderedFile
+from ifgen.shared_files import SHARED, is_shared, merge_shared
 
 TMP_PREFIX = ".ifgen-tmp-"
 
@@ -29,7 +32,8 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
+            # surrogateescape: a merged shared file keeps foreign non-UTF-8 bytes as they were.
+            handle.write(text.encode("utf-8", errors="surrogateescape"))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
@@ -37,6 +41,16 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename is only durable once the directory entry itself reaches the disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def is_ifgen_file(path: Path) -> bool:
@@ -121,3 +135,200 @@ def _read_text(path: Path) -> str:
         return path.read_bytes().decode("utf-8", errors="surrogateescape")
     except OSError as exc:
         raise EmitError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+# --- diff and apply on a host's root -------------------------------------------------------
+
+# Only these directories hold whole files ifgen owns; stale ones there may be removed.
+PRUNE_DIRS = (SCRIPTS, "etc/sysctl.d")
+BACKUP_BASE = "var/lib/ifgen/backup"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One file `apply` would write or remove below a root; None stands for absent."""
+
+    relpath: str
+    old: str | None
+    new: str | None
+    foreign: bool = False
+
+    @property
+    def status(self) -> str:
+        """`new`, `removed` or `changed`."""
+        return "new" if self.old is None else "removed" if self.new is None else "changed"
+
+    def diff(self) -> str:
+        """The change as a unified diff with a/ and b/ labels."""
+        return unified(self.old, self.new, self.relpath)
+
+
+def plan_changes(root: Path, files: Iterable[RenderedFile]) -> list[Change]:
+    """Everything `apply` would do below root: owned files, merged shared files, removals."""
+    wanted = {f.relpath: f.text for f in files}
+    changes = []
+    for relpath in sorted(set(wanted) | set(SHARED)):
+        change = _change_for(root, relpath, wanted.get(relpath))
+        if change is not None:
+            changes.append(change)
+    changes += _stale_files(root, set(wanted))
+    return sorted(changes, key=lambda c: c.relpath)
+
+
+def _change_for(root: Path, relpath: str, rendered: str | None) -> Change | None:
+    path = safe_join(root, relpath)
+    old = _read_text(path) if path.exists() else None
+    new = merge_shared(relpath, old, rendered) if is_shared(relpath) else rendered
+    if old == new:
+        return None
+    owned = is_shared(relpath) or old is None or old.startswith(HEADER_MARK)
+    return Change(relpath, old, new, foreign=not owned)
+
+
+def _stale_files(root: Path, wanted: set[str]) -> list[Change]:
+    stale = []
+    for directory in PRUNE_DIRS:
+        folder = safe_join(root, directory)
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            relpath = f"{directory}/{path.name}"
+            if relpath in wanted or path.is_symlink() or not path.is_file():
+                continue
+            if is_ifgen_file(path):
+                stale.append(Change(relpath, _read_text(path), None))
+    return stale
+
+
+def apply_changes(
+    root: Path, changes: list[Change], backup: Path | None, force: bool
+) -> Path | None:
+    """Back up, then write or remove each file atomically; return the backup directory.
+
+    Refuses (nothing written) when a file without ifgen's header would be overwritten and
+    force is off. On an I/O failure stops and says which files are done and which are not.
+    """
+    foreign = [c.relpath for c in changes if c.foreign]
+    if foreign and not force:
+        listing = "".join(f"\n  {root / p}" for p in foreign)
+        raise RefusalError(
+            f"refusing to overwrite files ifgen did not write (no '{HEADER_MARK}' line);"
+            f" nothing was changed:{listing}\nreview them with `ifgen diff`, then re-run"
+            " with --force"
+        )
+    saved = _back_up(root, [c.relpath for c in changes if c.old is not None], backup)
+    for number, change in enumerate(changes):
+        try:
+            _apply_one(safe_join(root, change.relpath), change.new)
+        except OSError as exc:
+            raise EmitError(_partial_report(root, changes, number, exc, saved)) from exc
+    return saved
+
+
+def _apply_one(path: Path, text: str | None) -> None:
+    if text is None:
+        path.unlink()
+        _fsync_dir(path.parent)
+    else:
+        write_atomic(path, text)
+
+
+def _partial_report(
+    root: Path, changes: list[Change], failed: int, exc: OSError, saved: Path | None
+) -> str:
+    done = [c.relpath for c in changes[:failed]]
+    left = [c.relpath for c in changes[failed:]]
+    lines = [
+        f"cannot write {root / changes[failed].relpath}: {exc.strerror or exc}",
+        "every file is either entirely old or entirely new:",
+        *(f"  applied      {p}" for p in done),
+        *(f"  not applied  {p}" for p in left),
+    ]
+    if saved is not None:
+        lines.append(f"backup of the replaced files: {saved}")
+    lines.append("fix the cause and run the same command again to finish")
+    return "\n".join(lines)
+
+
+def _back_up(root: Path, relpaths: list[str], base: Path | None) -> Path | None:
+    if not relpaths:
+        return None
+    try:
+        target = _fresh_dir(base if base is not None else root / BACKUP_BASE)
+        for relpath in relpaths:
+            dest = safe_join(target, relpath)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(safe_join(root, relpath), dest)
+    except OSError as exc:
+        raise EmitError(
+            f"cannot back up to {exc.filename or base}: {exc.strerror or exc}; nothing was changed"
+        ) from exc
+    return target
+
+
+def _fresh_dir(base: Path) -> Path:
+    # Two runs in the same second must not mix their backups.
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(1000):
+        target = base / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            target.mkdir(parents=True)
+            return target
+        except FileExistsError:
+            continue
+    raise EmitError(f"cannot find a free backup directory name in {base}")
+
+
+def restart_advice(changes: Iterable[Change]) -> list[str]:
+    """The commands that make the kernel match the changed files."""
+    from ifgen.model import device_sort_key
+
+    devices: set[str] = set()
+    shared, sysctl = False, False
+    for change in changes:
+        folder, _, name = change.relpath.rpartition("/")
+        kind, _, device = name.partition("-")
+        if folder == SCRIPTS and kind in ("ifcfg", "route", "rule") and device:
+            # ifup DEV brings up DEV's aliases and flushes the ones no file describes.
+            devices.add(device.split(":")[0])
+        shared = shared or is_shared(change.relpath)
+        sysctl = sysctl or folder == "etc/sysctl.d"
+    advice = ["service network restart"] if shared else []
+    if not shared:
+        advice += [f"ifdown {d}; ifup {d}" for d in sorted(devices, key=device_sort_key)]
+    return advice + (["sysctl --system"] if sysctl else [])
+
+
+def change_summary(changes: Iterable[Change]) -> list[dict[str, object]]:
+    """One entry per file for --json: path, status, foreign, added and removed lines."""
+    out: list[dict[str, object]] = []
+    for change in changes:
+        added, removed = _line_counts(change.diff())
+        out.append(
+            {
+                "path": change.relpath,
+                "status": change.status,
+                "foreign": change.foreign,
+                "added": added,
+                "removed": removed,
+            }
+        )
+    return out
+
+
+def _line_counts(diff: str) -> tuple[int, int]:
+    lines = [line for line in diff.splitlines() if not line.startswith(("+++", "---"))]
+    return sum(1 for x in lines if x[:1] == "+"), sum(1 for x in lines if x[:1] == "-")
+
+
+def stat_lines(changes: Iterable[Change]) -> list[str]:
+    """A `git diff --stat` style summary: one line per file and a total."""
+    counted = [(c.relpath, *_line_counts(c.diff())) for c in changes]
+    width = max((len(path) for path, _, _ in counted), default=0)
+    lines = [
+        f" {path:<{width}} | {added + removed:>3} {'+' * added}{'-' * removed}"
+        for path, added, removed in counted
+    ]
+    plus, minus = sum(c[1] for c in counted), sum(c[2] for c in counted)
+    lines.append(f" {len(counted)} files changed, {plus} insertions(+), {minus} deletions(-)")
+    return lines
