@@ -23,6 +23,7 @@ def check_host(r: Reader, host: Host) -> None:
             _check_route(r, host, ("interfaces", iface.device, "routes", index), route)
     _check_rules(r, host)
     _check_roles(r, host)
+    _check_policy_routing(r, host)
     _check_prefer_source(r, host)
 
 
@@ -30,6 +31,12 @@ def _check_prefer_source(r: Reader, host: Host) -> None:
     from ifgen.plan.source import check_prefer_source
 
     check_prefer_source(r, host)
+
+
+def _check_policy_routing(r: Reader, host: Host) -> None:
+    from ifgen.plan.policy import check_policy_routing
+
+    check_policy_routing(r, host)
 
 
 def on_link(host: Host, device: str, address: IPv4Address) -> bool:

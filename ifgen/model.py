@@ -64,6 +64,18 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Policy:
+    """Traffic from `source` uses `table` via `gateway` (expanded by plan/policy.py)."""
+
+    dev: str
+    source: IPv4Address
+    table: str
+    gateway: IPv4Address
+    priority: int | None = None
+    connected_src: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Table:
     """A named routing table for `/etc/iproute2/rt_tables`."""
 
@@ -125,6 +137,9 @@ class Interface:
     prefer_source: IPv4Address | None = None
     source_metric: int | None = None
     fallback_metric: int | None = None
+    # Per-source policy routing and loose reverse-path filtering (ifgen/plan/policy.py).
+    policies: tuple[Policy, ...] = ()
+    rp_filter: int | None = None
 
     def networks(self) -> tuple[IPv4Network, ...]:
         """The connected subnets: primary first, then each alias's."""

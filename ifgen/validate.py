@@ -15,6 +15,7 @@ from ifgen.model import (
     Host,
     Interface,
     NextHop,
+    Policy,
     Route,
     Rule,
     Sysctl,
@@ -55,7 +56,10 @@ IFACE_KEYS = (
     "prefer_source",
     "source_metric",
     "fallback_metric",
+    "policy",
+    "rp_filter",
 )
+POLICY_KEYS = ("source", "table", "gateway", "priority", "connected_src")
 ALIAS_KEYS = ("address", "index", "broadcast", "arpcheck", "arpupdate")
 ROUTE_KEYS = ("to", "via", "dev", "src", "metric", "table", "scope", "proto", "nexthops")
 NEXTHOP_KEYS = ("via", "dev", "weight")
@@ -94,6 +98,7 @@ def build_hosts(inventory: Inventory, only: Iterable[str] = ()) -> list[Host]:
             near = closest(name, names)
             hint = f"; did you mean {near!r}?" if near else f"; hosts: {', '.join(names)}"
             problems.append(Problem(inventory.name, "", f"no host {name!r} in the inventory{hint}"))
+    _check_table_ids(inventory, problems)
     hosts = [
         h
         for n in (wanted or names)
@@ -265,6 +270,8 @@ def _read_interface(r: Reader, keys: Key, device: str, raw: Any) -> Interface | 
         prefer_source=r.get(keys, data, "prefer_source", _parse_prefer_source),
         source_metric=r.get(keys, data, "source_metric", v.parse_int, 0, 2**32 - 1),
         fallback_metric=r.get(keys, data, "fallback_metric", v.parse_int, 0, 2**32 - 1),
+        policies=tuple(_read_policies(r, (*keys, "policy"), device, data.get("policy", []))),
+        rp_filter=r.get(keys, data, "rp_filter", v.parse_int, 0, 2),
     )
 
 
@@ -419,6 +426,36 @@ def _read_rules(r: Reader, keys: Key, device: str, raw: Any) -> list[Rule]:
     return found
 
 
+def _read_policies(r: Reader, keys: Key, device: str, raw: Any) -> list[Policy]:
+    found = []
+    for at, item in r.items(keys, raw):
+        data = r.mapping(at, item, POLICY_KEYS)
+        missing = [k for k in ("source", "table", "gateway") if k not in data]
+        if missing and isinstance(item, dict):
+            r.fail(at, f"a policy needs {', '.join(repr(k) for k in missing)}")
+        source = r.get(at, data, "source", v.parse_address)
+        table = r.get(at, data, "table", _parse_policy_table)
+        gateway = r.get(at, data, "gateway", v.parse_address)
+        priority = r.get(at, data, "priority", v.parse_int, *PRIORITY_RANGE)
+        connected_src = _flag(r, at, data, "connected_src", True)
+        if source is None or table is None or gateway is None:
+            continue
+        found.append(Policy(device, source, table, gateway, priority, connected_src))
+    return found
+
+
+def _parse_policy_table(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(v.parse_table_id(value))
+    text = v.want_str(value, "a table name or number")
+    if text in v.RESERVED_TABLES:
+        raise v.BadValue(
+            f"table {text!r} is reserved by iproute2; a policy needs a table of its own "
+            "(define one under 'tables')"
+        )
+    return v.parse_table_name(text)
+
+
 def _parse_destination_strict(value: Any) -> IPv4Network:
     network = _parse_destination(value)
     if network is None:
@@ -470,6 +507,30 @@ def _read_tables(r: Reader, raw: Any) -> tuple[Table, ...]:
         by_id[number] = name
         found.append(Table(name, number))
     return tuple(found)
+
+
+def _check_table_ids(inventory: Inventory, problems: list[Problem]) -> None:
+    """One name, one id across the whole inventory: rt_tables must agree on every host."""
+    by_name: dict[str, tuple[int, Section, str]] = {}
+    by_id: dict[int, tuple[str, Section, str]] = {}
+    sections = [*inventory.defaults, *inventory.groups.values(), *inventory.hosts.values()]
+    for section in sections:
+        tables = section.data.get("tables")
+        for name, number in sorted(tables.items()) if isinstance(tables, dict) else ():
+            if not isinstance(number, int) or isinstance(number, bool):
+                continue  # a bad id is reported where the host reads it
+            where = format_path((*section.origin.keys, "tables", name))
+            here = f"{where} in {section.origin.file}"
+            old_id, _, old_place = by_name.setdefault(name, (number, section, here))
+            old_name, old_section, id_place = by_id.setdefault(number, (name, section, here))
+            if old_id != number:
+                message = f"table {name!r} has id {number} here but {old_id} at {old_place}"
+            elif old_name != name and old_section is not section:
+                message = f"table id {number} is named {name!r} here but {old_name!r} at {id_place}"
+            else:
+                continue
+            message += "; rt_tables must agree on every host"
+            problems.append(Problem(section.origin.file, where, message))
 
 
 def _read_sysctls(r: Reader, raw: Any) -> list[Sysctl]:

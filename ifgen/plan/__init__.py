@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ifgen.model import Alias, Host, Interface, Route, Rule, Sysctl, Table
 from ifgen.plan.lvs import plan_lvs
+from ifgen.plan.policy import plan_policies
 from ifgen.plan.source import plan_source
 
 # Auto-numbered aliases: eth0:1, eth0:2, ... (eth0 itself is "0" by tradition); lo:0, lo:1, ...
@@ -58,6 +59,7 @@ def plan_host(host: Host) -> HostPlan:
     draft = Draft(host)
     _plan_primitives(draft)
     plan_lvs(draft)
+    plan_policies(draft)
     plan_source(draft)
     return _freeze(draft)
 
