@@ -85,6 +85,10 @@ MANAGED_IFCFG = {
     "UUID": None,
 }
 BUILTIN_TABLES = ("main",)
+PREFER_SOURCE_GATEWAY = (
+    " (with prefer_source it becomes the gateway of the two defaults in route-DEV: a GATEWAY "
+    "line would install a metric-0 default without src that beats the preferred source)"
+)
 PRIORITY_RANGE = (1, 32765)
 
 
@@ -266,7 +270,9 @@ def _read_interface(r: Reader, keys: Key, device: str, raw: Any) -> Interface | 
         aliases=tuple(_read_aliases(r, (*keys, "aliases"), data.get("aliases", []))),
         routes=tuple(_read_routes(r, (*keys, "routes"), device, data.get("routes", []))),
         rules=tuple(_read_rules(r, (*keys, "rules"), device, data.get("rules", []))),
-        extra=tuple(_read_extra(r, (*keys, "extra"), data.get("extra", {}))),
+        extra=tuple(
+            _read_extra(r, (*keys, "extra"), data.get("extra", {}), "prefer_source" in data)
+        ),
         prefer_source=r.get(keys, data, "prefer_source", _parse_prefer_source),
         source_metric=r.get(keys, data, "source_metric", v.parse_int, 0, 2**32 - 1),
         fallback_metric=r.get(keys, data, "fallback_metric", v.parse_int, 0, 2**32 - 1),
@@ -468,7 +474,9 @@ def _parse_iif(value: Any) -> str:
     return text if text == "lo" else v.parse_device(text)
 
 
-def _read_extra(r: Reader, keys: Key, raw: Any) -> list[tuple[str, str]]:
+def _read_extra(
+    r: Reader, keys: Key, raw: Any, prefer_source: bool = False
+) -> list[tuple[str, str]]:
     data = r.table(keys, raw)
     found = []
     for key in sorted(data):
@@ -479,6 +487,8 @@ def _read_extra(r: Reader, keys: Key, raw: Any) -> list[tuple[str, str]]:
         if key in MANAGED_IFCFG:
             instead = MANAGED_IFCFG[key]
             hint = f"; use {instead!r} instead" if instead else ""
+            if key == "GATEWAY" and prefer_source:
+                hint += PREFER_SOURCE_GATEWAY
             r.fail(at, f"{key!r} is written by ifgen itself{hint}")
             continue
         value = r.get(keys, data, key, v.parse_ifcfg_value)

@@ -113,11 +113,15 @@ def _not_on_device(host: Host, iface: Interface) -> str:
 
 
 def _unsplittable(iface: Interface, vip: IPv4Interface) -> str:
-    like = f"/{iface.address.network.prefixlen}" if iface.address else "its subnet's prefix"
+    primary = iface.address
+    if primary is not None and primary.network.prefixlen <= LONGEST_SPLITTABLE:
+        prefix = primary.network.prefixlen
+        fix = f"give the alias the prefix of its subnet (/{prefix}, as the primary)"
+    else:
+        fix = f"a preferred source needs a subnet of /{LONGEST_SPLITTABLE} or wider"
     return (
         f"{str(vip)!r} is a /{vip.network.prefixlen}, which cannot be split into two halves "
-        f"that beat the kernel's prefix route; give the alias the prefix of its subnet "
-        f"(like {like}); prefixes /1 to /{LONGEST_SPLITTABLE} can be split"
+        f"that beat the kernel's prefix route; {fix}"
     )
 
 
