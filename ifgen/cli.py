@@ -206,7 +206,14 @@ def _host_changes(inventory: Path, host: str | None, root: Path) -> list[Change]
     from ifgen.pipeline import load_hosts, render_hosts
 
     name = host or socket.gethostname().split(".", 1)[0]
-    [(_, files)] = list(render_hosts(load_hosts(inventory, [name])))
+    try:
+        hosts = load_hosts(inventory, [name])
+    except IfgenError as exc:
+        if host is not None:
+            raise
+        note = f"(--host defaults to this machine's short hostname, {name!r})"
+        raise IfgenError(f"{exc}\n{note}") from exc
+    [(_, files)] = list(render_hosts(hosts))
     return plan_changes(root, files)
 
 

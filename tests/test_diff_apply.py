@@ -154,6 +154,13 @@ def test_unknown_and_default_host(root: Path, monkeypatch: pytest.MonkeyPatch) -
     assert err == "basic.toml: no host 'app' in the inventory; did you mean 'app1'?\n"
     monkeypatch.setattr("socket.gethostname", lambda: "app1.example.com")
     assert ifgen("diff", BASIC, "--root", root, "-q")[0] == 1
+    monkeypatch.setattr("socket.gethostname", lambda: "build7")
+    assert ifgen("diff", BASIC, "--root", root) == (
+        2,
+        "",
+        "basic.toml: no host 'build7' in the inventory; hosts: app1, client1\n"
+        "(--host defaults to this machine's short hostname, 'build7')\n",
+    )
 
 
 def test_rt_tables_conflict_is_refused(root: Path) -> None:
@@ -263,3 +270,35 @@ def _fill(disk: Path) -> Path:
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
     return filler
+
+
+SCENARIOS = [
+    ("vip-source", "db-172-16-3-111"),
+    ("multihoming", "swipe"),
+    ("lvs-nat", "rs-238"),
+    ("lvs-dr", "rs1"),
+]
+
+
+@pytest.mark.parametrize(("example", "host"), SCENARIOS)
+def test_scenario_hosts_take_over_cleanly(example: str, host: str, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(FIXTURES / host, root, symlinks=True)
+    before = etc(root)
+    args = (EXAMPLES / f"{example}.toml", "--host", host, "--root", root)
+    assert ifgen("diff", *args, "-q")[0] == 1
+    assert ifgen("apply", *args)[0] == 2 and etc(root) == before
+    assert ifgen("apply", *args, "--force", "-q")[0] == 1
+    assert ifgen("diff", *args) == (0, "", "")
+    assert ifgen("apply", *args) == (0, "nothing to do\n", "")
+    after = etc(root)
+    kept = [
+        line
+        for line in before["sysconfig/network"].splitlines(keepends=True)
+        if not line.startswith((b"GATEWAY=", b"GATEWAYDEV="))
+    ]
+    assert after["sysconfig/network"].startswith(b"".join(kept))
+    assert b"GATEWAY" not in after["sysconfig/network"]
+    assert after["iproute2/rt_tables"].startswith(before["iproute2/rt_tables"])
+    assert after[f"{SCRIPTS[4:]}/ifcfg-lo"] == before[f"{SCRIPTS[4:]}/ifcfg-lo"]
+    assert no_temp_files(root)
