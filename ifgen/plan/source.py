@@ -52,7 +52,7 @@ def plan_source(draft: Draft) -> None:
             # The primary is already the source of the kernel's prefix route and of GATEWAY.
             continue
         # GATEWAY would install a metric-0 default without src that beats the VIP default;
-        # ifup-aliases installs it for every alias even with DEFROUTE=no (facts §4, §9).
+        # ifup-aliases installs it for every alias even with DEFROUTE=no (initscripts-facts §4, §9).
         gateway = draft.gateways.pop(iface.device, None)
         if iface.defroute is False:
             gateway = None
