@@ -85,6 +85,7 @@ def check_policy_routing(r: Reader, host: Host) -> None:
             at: Key = ("interfaces", iface.device, "policy", index)
             _check_policy(r, host, iface, at, policy)
             _check_priority(r, taken, (*at, "priority"), policy.priority)
+        _check_rp_filter(r, host, iface)
         for index, rule in enumerate(iface.rules):
             _check_rule_source(r, host, ("interfaces", iface.device, "rules", index), rule)
         for index, route in enumerate(iface.routes):
@@ -116,6 +117,17 @@ def _check_policy(r: Reader, host: Host, iface: Interface, at: Key, policy: Poli
             f"table {policy.table!r} is not defined; add it under 'tables' with an id "
             f"from 1 to 252 (defined here: {names}) or use a number",
         )
+
+
+def _check_rp_filter(r: Reader, host: Host, iface: Interface) -> None:
+    key = f"net.ipv4.conf.{iface.device}.rp_filter"
+    for item in host.sysctls:
+        if iface.rp_filter is not None and item.key == key and item.value != str(iface.rp_filter):
+            r.fail(
+                ("interfaces", iface.device, "rp_filter"),
+                f"{iface.rp_filter} conflicts with {key} = {item.value!r} under 'sysctl' "
+                f"({item.reason}); set it in one place",
+            )
 
 
 def _check_priority(r: Reader, taken: dict[int, Key], at: Key, priority: int | None) -> None:
