@@ -41,7 +41,7 @@ def _read_service(r: Reader, name: str, raw: Any) -> dict[str, Any] | None:
     vips = [
         vip for at, item in r.items((*keys, "vips"), data["vips"]) if (vip := _vip(r, at, item))
     ]
-    if not vips and isinstance(data["vips"], list):
+    if data["vips"] == []:
         r.fail((*keys, "vips"), "a service needs at least one VIP")
     return {
         "vips": tuple(vips),
@@ -130,11 +130,19 @@ def _check_vip(
     r: Reader, host: Host, at: Key, role: LvsRole, vip: Vip, held: dict[IPv4Address, LvsRole]
 ) -> None:
     address = vip.address
-    if address in host.addresses():
+    holder = _holder(host, address)
+    if holder is not None and role.role == "lvs-dr-realserver":
         r.fail(
             at,
-            f"VIP {str(address)!r} of service {role.service!r} is also declared as an "
-            f"address of this host; the role adds it itself ({_where(role)})",
+            f"VIP {str(address)!r} of service {role.service!r} is also an address of "
+            f"{holder}; a real server holds the VIP only on lo (the role adds it there), "
+            "elsewhere it answers ARP for the VIP and takes the director's traffic",
+        )
+    elif holder is not None:
+        r.fail(
+            at,
+            f"VIP {str(address)!r} of service {role.service!r} is also an address of "
+            f"{holder}; the role adds it itself as an alias of {role.interface}",
         )
     other = held.get(address)
     if (
@@ -157,10 +165,13 @@ def _check_vip(
     held[address] = role
 
 
-def _where(role: LvsRole) -> str:
-    if role.role == "lvs-dr-director":
-        return f"as an alias of {role.interface}"
-    return "on lo"
+def _holder(host: Host, address: IPv4Address) -> str | None:
+    for iface in host.interfaces:
+        if address in (a.ip for a in iface.addresses()):
+            return iface.device
+    if address in (a.address.ip for a in host.loopback):
+        return "lo (loopback)"
+    return None
 
 
 def _check_index(

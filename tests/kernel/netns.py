@@ -72,6 +72,8 @@ class Netns:
     name: str
     peer: str
     errors: list[str] = field(default_factory=list)
+    # Device in the host namespace → name of its veth far end in the peer namespace.
+    far_ends: dict[str, str] = field(default_factory=dict)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a command inside the host namespace."""
@@ -89,6 +91,7 @@ class Netns:
     def add_link(self, device: str) -> None:
         """A veth pair: DEV in the host namespace, its far end (up) in the peer namespace."""
         far = f"p{next(_counter)}"
+        self.far_ends[device] = far
         subprocess.run(
             [
                 "ip",
