@@ -245,8 +245,8 @@ def diff(
         import json
 
         click.echo(json.dumps(change_summary(changes), indent=2))
-    elif stat:
-        click.echo("\n".join(stat_lines(changes)) if changes else "", nl=bool(changes))
+    elif stat and changes:
+        click.echo("\n".join(stat_lines(changes)))
     else:
         for change in changes:
             _show_diff(ctx, change.diff())
