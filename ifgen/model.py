@@ -111,7 +111,11 @@ class LvsRole:
     service: str
     interface: str
     vips: tuple[Vip, ...]
+    # NAT real servers only: the director's internal address, the table replies use and
+    # the priority of the rule that sends them there.
     gateway: IPv4Address | None = None
+    table: str | None = None
+    priority: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

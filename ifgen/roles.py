@@ -14,7 +14,13 @@ if TYPE_CHECKING:
     from ifgen.validate import Reader
 
 ROLES: tuple[RoleName, ...] = ("lvs-dr-director", "lvs-dr-realserver", "lvs-nat-realserver")
-SERVICE_KEYS = ("vips", "interface", "gateway")
+SERVICE_KEYS = ("vips", "interface", "gateway", "table", "priority")
+# What each role needs from its service besides `interface`.
+NEEDS: dict[RoleName, tuple[str, ...]] = {
+    "lvs-dr-director": ("vips",),
+    "lvs-dr-realserver": ("vips",),
+    "lvs-nat-realserver": ("gateway", "table"),
+}
 VIP_KEYS = ("address", "index")
 
 
@@ -34,20 +40,25 @@ def read_roles(r: Reader, data: dict[str, Any]) -> tuple[LvsRole, ...]:
 def _read_service(r: Reader, name: str, raw: Any) -> dict[str, Any] | None:
     keys: Key = ("services", name)
     data = r.mapping(keys, raw, SERVICE_KEYS)
-    if "vips" not in data or "interface" not in data:
+    if "interface" not in data:
         if isinstance(raw, dict):
-            r.fail(keys, "a service needs 'vips' (a list of addresses) and 'interface'")
+            r.fail(keys, "a service needs 'interface' (the device its traffic uses)")
         return None
-    vips = [
-        vip for at, item in r.items((*keys, "vips"), data["vips"]) if (vip := _vip(r, at, item))
-    ]
-    if data["vips"] == []:
-        r.fail((*keys, "vips"), "a service needs at least one VIP")
+    listed = r.items((*keys, "vips"), data.get("vips", []))
+    if data.get("vips") == []:
+        r.fail((*keys, "vips"), "an empty list; give the service's VIPs or leave 'vips' out")
     return {
-        "vips": tuple(vips),
+        "vips": tuple(vip for at, item in listed if (vip := _vip(r, at, item)) is not None),
         "interface": r.get(keys, data, "interface", _parse_device),
         "gateway": r.get(keys, data, "gateway", v.parse_address),
+        "table": r.get(keys, data, "table", _parse_table),
+        "priority": r.get(keys, data, "priority", v.parse_int, 1, 32765),
+        "given": tuple(data),
     }
+
+
+def _parse_table(value: Any) -> str:
+    return v.parse_table_name(v.want_str(value, "a table name"))
 
 
 def _parse_device(value: Any) -> str:
@@ -94,7 +105,13 @@ def _read_role(
     body = services[service]
     if role is None or body is None or body["interface"] is None:
         return None
-    return LvsRole(role, service, body["interface"], body["vips"], body["gateway"])
+    missing = [key for key in NEEDS[role] if key not in body["given"]]
+    if missing:
+        wanted = " and ".join(repr(k) for k in missing)
+        r.fail(at, f"role {role} needs {wanted} in services.{service}")
+        return None
+    fields = (body["gateway"], body["table"], body["priority"])
+    return LvsRole(role, service, body["interface"], body["vips"], *fields)
 
 
 def _parse_role(value: Any) -> RoleName:
@@ -119,6 +136,9 @@ def check_roles(r: Reader, host: Host) -> None:
                 f"role {role.role} needs interface {role.interface!r} of service "
                 f"{role.service!r}, which this host does not declare (interfaces: {devices})",
             )
+            continue
+        if role.role == "lvs-nat-realserver":
+            _check_nat(r, host, at, role)
             continue
         for vip in role.vips:
             _check_vip(r, host, at, role, vip, held)
@@ -163,6 +183,39 @@ def _check_vip(
             "on this host; list it in one service",
         )
     held[address] = role
+
+
+def _check_nat(r: Reader, host: Host, at: Key, role: LvsRole) -> None:
+    from ifgen.plan.lvs import nat_source
+
+    iface = host.interface(role.interface)
+    if iface is not None and nat_source(iface, role) is None:
+        nets = ", ".join(str(n) for n in iface.networks()) or "no static address"
+        r.fail(
+            at,
+            f"gateway {str(role.gateway)!r} of service {role.service!r} is not on-link: "
+            f"{role.interface} is on {nets}; a NAT real server needs an address in the "
+            "director's internal subnet to send replies back through it",
+        )
+    if all(t.name != role.table for t in host.tables):
+        names = ", ".join(t.name for t in host.tables) or "none"
+        r.fail(
+            at,
+            f"table {role.table!r} of service {role.service!r} is not defined; add it under "
+            f"'tables' (defined here: {names})",
+        )
+    _check_nat_priority(r, host, at, role)
+
+
+def _check_nat_priority(r: Reader, host: Host, at: Key, role: LvsRole) -> None:
+    for iface in host.interfaces:
+        taken = [x.priority for x in iface.rules] + [x.priority for x in iface.policies]
+        if role.priority is not None and role.priority in taken:
+            r.fail(
+                at,
+                f"priority {role.priority} of service {role.service!r} is already used by a "
+                f"rule or policy on {iface.device}; the kernel orders rules by priority alone",
+            )
 
 
 def _holder(host: Host, address: IPv4Address) -> str | None:

@@ -118,3 +118,40 @@ def test_example_real_servers_share_the_group(tmp_path: Path) -> None:
         assert "# role lvs-dr-realserver (service web)\nnet.ipv4.conf.lo.arp_ignore = 1" in sysctl
     director = tmp_path / "director/etc/sysconfig/network-scripts/ifcfg-eth1:0"
     assert "BROADCAST=172.16.2.100" in director.read_text()
+
+
+def test_nat_realserver_gets_a_policy_for_its_address_in_the_directors_subnet() -> None:
+    from ifgen.model import Rule
+
+    nat = {"interface": "eth1", "gateway": "192.168.168.11", "table": "lvs_nat"}
+    host = _host(
+        services={"nat": nat},
+        roles={"nat": "lvs-nat-realserver"},
+        tables={"lvs_nat": 100},
+        interfaces={"eth1": {"address": "10.10.0.38/24", "aliases": ["192.168.168.238/24"]}},
+    )
+    plan = plan_host(host)
+    lines = {(str(r.to), str(r.via), str(r.src), r.table) for r in plan.routes["eth1"]}
+    assert lines == {
+        ("192.168.168.0/24", "None", "192.168.168.238", "lvs_nat"),
+        ("None", "192.168.168.11", "None", "lvs_nat"),
+    }
+    (rule,) = plan.rules["eth1"]
+    assert isinstance(rule, Rule) and str(rule.from_) == "192.168.168.238/32"
+    assert rule.priority is not None  # assigned, so a second ifup cannot stack copies
+    assert not any(f.name.startswith("lo:") for f in plan.ifcfgs)
+    assert plan.sysctls == ()
+
+
+def test_nat_role_example_matches_the_hand_written_policy(tmp_path: Path) -> None:
+    from helpers import read_tree
+
+    for name in ("lvs-nat", "lvs-nat-role"):
+        code, _, err = run_main("render", EXAMPLES / f"{name}.toml", "-o", tmp_path / name, "-q")
+        assert code == 0, err
+
+    def body(name: str) -> dict[str, list[bytes]]:
+        tree = read_tree(tmp_path / name)
+        return {path: text.splitlines()[1:] for path, text in tree.items()}
+
+    assert body("lvs-nat-role") == body("lvs-nat")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface
 from typing import TYPE_CHECKING
 
-from ifgen.model import Alias, Host, LvsRole, RoleName, Sysctl
+from ifgen.model import Alias, Host, Interface, LvsRole, Policy, RoleName, Sysctl
 
 if TYPE_CHECKING:
     from ifgen.plan import Draft
@@ -34,7 +34,7 @@ def plan_lvs(draft: Draft) -> None:
     host = draft.host
     if not host.roles:
         return
-    draft.host = with_vips(host)
+    draft.host = with_nat_policies(with_vips(host))
     draft.sysctls.extend(role_sysctls(host.roles))
 
 
@@ -67,6 +67,32 @@ def with_vips(host: Host) -> Host:
         replace(i, aliases=i.aliases + numbered.get(i.device, ())) for i in host.interfaces
     )
     return replace(host, interfaces=interfaces, loopback=host.loopback + numbered.get("lo", ()))
+
+
+def nat_source(iface: Interface, role: LvsRole) -> IPv4Address | None:
+    """The address of the interface in the director's internal subnet (None: off-link)."""
+    for address in iface.addresses():
+        if role.gateway is not None and role.gateway in address.network:
+            return address.ip
+    return None
+
+
+def with_nat_policies(host: Host) -> Host:
+    """The host with a policy per NAT role: replies from its address go back via the director."""
+    added: dict[str, list[Policy]] = {}
+    for role in host.roles:
+        iface = host.interface(role.interface)
+        if role.role != "lvs-nat-realserver" or iface is None:
+            continue
+        source = nat_source(iface, role)
+        if source is None or role.gateway is None or role.table is None:
+            continue  # validation reports these
+        policy = Policy(iface.device, source, role.table, role.gateway, role.priority)
+        added.setdefault(iface.device, []).append(policy)
+    interfaces = tuple(
+        replace(i, policies=i.policies + tuple(added.get(i.device, ()))) for i in host.interfaces
+    )
+    return replace(host, interfaces=interfaces)
 
 
 def _vip_device(role: LvsRole) -> str | None:

@@ -68,3 +68,18 @@ def test_director_holds_the_vip_on_eth1_0_and_forwards(netns: Netns, tree: Path)
     assert netns.sysctl("net.ipv4.ip_forward") == "1"
     local = netns.route_get(VIP)
     assert (local["type"], local["dev"]) == ("local", "lo")
+
+
+def test_nat_real_server_replies_through_the_director(netns: Netns, tmp_path: Path) -> None:
+    code, _, err = run_main("render", EXAMPLES / "lvs-nat-role.toml", "-o", tmp_path, "-q")
+    assert code == 0, err
+    bring_up(netns, tmp_path / "rs-238")
+    assert netns.errors == []
+    reply = netns.route_get("8.8.8.8", "from", "192.168.168.238")
+    assert (reply["gateway"], reply["dev"], reply.get("table")) == (
+        "192.168.168.11",
+        "eth1",
+        "lvs_nat",
+    )
+    normal = netns.route_get("8.8.8.8")
+    assert (normal["gateway"], normal["dev"]) == ("113.226.77.1", "eth0")
