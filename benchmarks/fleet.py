@@ -1,0 +1,265 @@
+"""Fleet-scale benchmark: ifgen render/check of N synthetic hosts against the cost of writing
+the same files with a plain Python loop (the floor), plus one-host start-up costs.
+
+Runs anywhere with the project installed in the interpreter that runs this script:
+
+    python benchmarks/fleet.py --hosts 1000,10000
+
+Stdlib only. Every figure is reported next to a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PY = sys.executable
+
+
+def synthetic_inventory(count: int) -> dict[str, Any]:
+    """N hosts: 2-3 interfaces, 2 aliases, a preferred source, a policy table with its rule,
+    an LVS real-server role on a third of them, and groups shared by many hosts."""
+    hosts: dict[str, Any] = {}
+    for n in range(count):
+        hosts[f"host{n:05d}"] = _host(n)
+    return {
+        "defaults": {"nozeroconf": True, "sysctl": {"net.ipv4.conf.all.rp_filter": 2}},
+        "groups": _groups(),
+        "hosts": hosts,
+    }
+
+
+def _groups() -> dict[str, Any]:
+    return {
+        "app": {"sysctl": {"net.core.somaxconn": 4096}},
+        "lvs-web": {
+            "services": {"web": {"vips": ["172.31.255.10"], "interface": "eth0"}},
+            "roles": {"web": "lvs-dr-realserver"},
+        },
+    }
+
+
+def _host(n: int) -> dict[str, Any]:
+    a, b = divmod(n, 250)
+    net0 = f"10.{a % 200}.{b}"
+    net1 = f"172.{16 + a % 16}.{b}"
+    eth0 = {
+        "address": f"{net0}.10/24",
+        "hwaddr": f"52:54:00:{n >> 16 & 255:02x}:{n >> 8 & 255:02x}:{n & 255:02x}",
+        "aliases": [f"{net0}.11/24", f"{net0}.12/24"],
+        "prefer_source": f"{net0}.11",
+        "gateway": f"{net0}.1",
+    }
+    eth1 = {
+        "address": f"{net1}.10/24",
+        "policy": [{"source": f"{net1}.10", "table": "uplink2", "gateway": f"{net1}.1"}],
+    }
+    host: dict[str, Any] = {
+        "groups": ["app", "lvs-web"] if n % 3 == 0 else ["app"],
+        "tables": {"uplink2": 200},
+        "interfaces": {"eth0": eth0, "eth1": eth1},
+    }
+    if n % 2:
+        host["interfaces"]["eth2"] = {"address": f"192.168.{b}.{10 + a % 200}/16"}
+    return host
+
+
+def write_inventory(data: dict[str, Any], path: Path) -> None:
+    """JSON or TOML by suffix (TOML written by hand: the stdlib has no TOML writer)."""
+    if path.suffix == ".json":
+        path.write_text(json.dumps(data, indent=1))
+    else:
+        path.write_text(_toml(data))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+
+
+def _toml(data: dict[str, Any], prefix: str = "") -> str:
+    scalars = [(k, v) for k, v in data.items() if not isinstance(v, dict)]
+    tables = [(k, v) for k, v in data.items() if isinstance(v, dict)]
+    out = [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in scalars]
+    text = (f"[{prefix}]\n" if prefix and scalars else "") + "".join(line + "\n" for line in out)
+    for key, value in tables:
+        text += _toml(value, f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key))
+    return text
+
+
+def run_measured(argv: list[str]) -> tuple[float, int, int]:
+    """Run a command; return (wall seconds, exit status, peak RSS in KiB of that child)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err[:2000]}")
+    if proc.stderr:
+        proc.stderr.close()
+    return elapsed, proc.returncode, usage.ru_maxrss
+
+
+def snapshot(root: Path) -> list[tuple[str, bytes]]:
+    """Every file below root with its bytes, so the floor writes exactly the same tree."""
+    return [
+        (p.relative_to(root).as_posix(), p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    ]
+
+
+def floor(files: list[tuple[str, bytes]], root: Path) -> float:
+    """A plain loop writing the same paths and bytes: the cost of the files themselves."""
+    start = time.perf_counter()
+    made: set[Path] = set()
+    for rel, data in files:
+        path = root / rel
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        with open(path, "wb") as handle:
+            handle.write(data)
+    return time.perf_counter() - start
+
+
+def fleet(count: int, work: Path, fmt: str, jobs: list[str]) -> dict[str, Any]:
+    """Measure floor, render and check for one inventory size and format."""
+    inv = work / f"fleet-{count}.{fmt}"
+    write_inventory(synthetic_inventory(count), inv)
+    out = work / f"out-{count}-{fmt}"
+    shutil.rmtree(out, ignore_errors=True)
+    ifgen = [PY, "-m", "ifgen"]
+    render_s, code, render_rss = run_measured(
+        [*ifgen, "render", str(inv), "-o", str(out), "-q", *jobs]
+    )
+    files = snapshot(out)
+    floor_dir = work / f"floor-{count}-{fmt}"
+    shutil.rmtree(floor_dir, ignore_errors=True)
+    floor_s = floor(files, floor_dir)
+    shutil.rmtree(floor_dir, ignore_errors=True)
+    check_s, check_code, check_rss = run_measured(
+        [*ifgen, "check", str(inv), "--golden", str(out), "-q", *jobs]
+    )
+    if check_code != 0:
+        raise SystemExit("check --golden reported drift right after render")
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "hosts": count,
+        "format": fmt,
+        "files": len(files),
+        "floor_s": floor_s,
+        "render_s": render_s,
+        "render_rss_mb": render_rss / 1024,
+        "check_s": check_s,
+        "check_rss_mb": check_rss / 1024,
+    }
+
+
+def median_time(argv: list[str], runs: int) -> float:
+    """Median wall time of a whole process over several runs."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def startup(work: Path, runs: int) -> dict[str, float]:
+    """One host as a whole process, against the interpreter and the libraries alone."""
+    one = work / "one.json"
+    write_inventory(synthetic_inventory(1), one)
+    out = work / "one-out"
+    return {
+        "python -c pass": median_time([PY, "-c", "pass"], runs),
+        "import click": median_time([PY, "-c", "import click"], runs),
+        "import click, jinja2, netaddr": median_time(
+            [PY, "-c", "import click, jinja2, netaddr"], runs
+        ),
+        "ifgen render (1 host)": median_time(
+            [PY, "-m", "ifgen", "render", str(one), "-o", str(out), "-q"], runs
+        ),
+        "ifgen --version": median_time([PY, "-m", "ifgen", "--version"], runs),
+        "ifgen --help": median_time([PY, "-m", "ifgen", "--help"], runs),
+    }
+
+
+def report(rows: list[dict[str, Any]], start: dict[str, float]) -> None:
+    """Print the figures and the ratios to their baselines."""
+    print(
+        f"{'hosts':>6} {'fmt':4} {'files':>7} {'floor s':>8} {'render s':>9} {'x floor':>8} "
+        f"{'check s':>8} {'x floor':>8} {'hosts/s':>8} {'files/s':>8} {'RSS MB':>7}"
+    )
+    for r in rows:
+        print(
+            f"{r['hosts']:>6} {r['format']:4} {r['files']:>7} {r['floor_s']:>8.2f} "
+            f"{r['render_s']:>9.2f} {r['render_s'] / r['floor_s']:>8.2f} {r['check_s']:>8.2f} "
+            f"{r['check_s'] / r['floor_s']:>8.2f} {r['hosts'] / r['render_s']:>8.0f} "
+            f"{r['files'] / r['render_s']:>8.0f} {max(r['render_rss_mb'], r['check_rss_mb']):>7.0f}"
+        )
+    by = {(r["hosts"], r["format"]): r for r in rows}
+    for fmt in ("json", "toml"):
+        sizes = sorted(h for h, f in by if f == fmt)
+        if len(sizes) >= 2:
+            small, big = by[(sizes[0], fmt)], by[(sizes[-1], fmt)]
+            print(
+                f"growth {fmt}: render {sizes[-1]}/{sizes[0]} hosts = "
+                f"{big['render_s'] / small['render_s']:.1f}x time for "
+                f"{sizes[-1] / sizes[0]:.0f}x hosts"
+            )
+    print()
+    base_all = start["import click, jinja2, netaddr"]
+    base_click = start["import click"]
+    for name, seconds in start.items():
+        print(f"{name:32} {seconds * 1000:7.1f} ms")
+    one = start["ifgen render (1 host)"]
+    print(f"render 1 host / import click+jinja2+netaddr = {one / base_all:.2f}x")
+    print(f"--version / import click = {start['ifgen --version'] / base_click:.2f}x")
+    print(f"--help / import click = {start['ifgen --help'] / base_click:.2f}x")
+
+
+def main() -> None:
+    """Parse arguments, run every measurement, print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hosts", default="1000,10000", help="comma-separated host counts")
+    parser.add_argument("--formats", default="json,toml")
+    parser.add_argument("--jobs", default=None, help="pass --jobs N to ifgen")
+    parser.add_argument("--runs", type=int, default=15, help="runs per start-up figure")
+    parser.add_argument("--keep", type=Path, default=None, help="work directory to keep")
+    args = parser.parse_args()
+    jobs = ["--jobs", args.jobs] if args.jobs else []
+    work = args.keep or Path(tempfile.mkdtemp(prefix="ifgen-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        rows = [
+            fleet(int(n), work, fmt, jobs)
+            for fmt in args.formats.split(",")
+            for n in args.hosts.split(",")
+        ]
+        report(rows, startup(work, args.runs))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
