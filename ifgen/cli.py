@@ -161,7 +161,10 @@ def check(ctx: click.Context, inventory: Path, golden: Path | None) -> None:
     from ifgen.pipeline import load_hosts, render_hosts
 
     hosts = load_hosts(inventory)
+    broken = _broken_expectations(hosts)
     if golden is None:
+        if broken:
+            ctx.exit(1)
         _say(ctx, f"ok: {len(hosts)} hosts valid")
         return
     drifts = _golden_drifts(golden, render_hosts(hosts), {h.name for h in hosts})
@@ -169,8 +172,57 @@ def check(ctx: click.Context, inventory: Path, golden: Path | None) -> None:
         _show_diff(ctx, drift.diff)
     if drifts:
         click.echo(f"drift: {len(drifts)} files differ from {golden}", err=True)
+    if drifts or broken:
         ctx.exit(1)
     _say(ctx, f"ok: {len(hosts)} hosts match {golden}")
+
+
+def _broken_expectations(hosts: list[Host]) -> int:
+    """Evaluate every `expect` entry; print each failure with its explanation."""
+    from ifgen.expect import evaluate, format_failure
+    from ifgen.plan import plan_host
+
+    results = [evaluate(plan_host(host)) for host in hosts]
+    total = sum(count for count, _ in results)
+    failed = [failure for _, failures in results for failure in failures]
+    for failure in failed:
+        click.echo(format_failure(failure))
+    if failed:
+        click.echo(f"expect: {len(failed)} of {total} expectations failed", err=True)
+    return len(failed)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  ifgen explain site.toml --host db1 192.168.1.1
+  ifgen explain site.toml --host db1 192.168.1.1 --without 172.16.3.105
+  ifgen explain site.toml --host swipe 8.8.8.8 --from 192.168.12.111 --json
+"""
+)
+@click.argument("inventory", type=INVENTORY)
+@click.argument("dest")
+@common
+@click.option("--host", "host", required=True, help="The host whose lookup to model.")
+@click.option("--from", "source", help="Source address, as `ip route get DEST from SRC`.")
+@click.option("--without", help="Model `ifdown` of the alias holding this address first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def explain(
+    inventory: Path, dest: str, host: str, source: str | None, without: str | None, as_json: bool
+) -> None:
+    """Answer `ip route get DEST` for HOST after a restart, offline: rule, table, route, src.
+
+    Exit 0 with an answer (also "unreachable"), 2 when the input is invalid.
+    """
+    import json
+
+    from ifgen.pipeline import load_hosts
+    from ifgen.plan import plan_host
+    from ifgen.routing import answer_json, explain_args, format_answer
+
+    plan = plan_host(load_hosts(inventory, [host])[0])
+    answer = explain_args(plan, dest, source, without)
+    click.echo(json.dumps(answer_json(answer), indent=2) if as_json else format_answer(answer))
 
 
 def _golden_drifts(

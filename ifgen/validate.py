@@ -12,6 +12,7 @@ from ifgen.errors import Problem, ValidationError
 from ifgen.inventory import Inventory, Key, Layered, Section, format_path, merge_sections
 from ifgen.model import (
     Alias,
+    Expect,
     Host,
     Interface,
     NextHop,
@@ -37,6 +38,7 @@ SECTION_KEYS = (
     "nozeroconf",
     "services",
     "roles",
+    "expect",
 )
 HOST_KEYS = ("groups", *SECTION_KEYS)
 IFACE_KEYS = (
@@ -237,7 +239,14 @@ def _read_host(r: Reader, name: str, file: str, data: dict[str, Any]) -> Host:
         hostname=r.get((), data, "hostname", _parse_fqdn),
         nozeroconf=r.get((), data, "nozeroconf", v.parse_bool),
         roles=read_roles(r, data),
+        expect=_read_expect(r, data),
     )
+
+
+def _read_expect(r: Reader, data: dict[str, Any]) -> tuple[Expect, ...]:
+    from ifgen.expect import read_expectations
+
+    return read_expectations(r, data)
 
 
 def _parse_fqdn(value: Any) -> str:
