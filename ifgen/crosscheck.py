@@ -25,6 +25,13 @@ def check_host(r: Reader, host: Host) -> None:
     _check_roles(r, host)
     _check_policy_routing(r, host)
     _check_prefer_source(r, host)
+    _check_links(r, host)
+
+
+def _check_links(r: Reader, host: Host) -> None:
+    from ifgen.links import check_links
+
+    check_links(r, host)
 
 
 def _check_prefer_source(r: Reader, host: Host) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
 from typing import Literal
 
 Bootproto = Literal["static", "dhcp", "none"]
@@ -58,6 +65,47 @@ class Rule:
     table: str
     from_: IPv4Network | None = None
     to: IPv4Network | None = None
+    iif: str | None = None
+    fwmark: str | None = None
+    priority: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bond:
+    """A bonding master's options (expanded into BONDING_OPTS by plan/links.py)."""
+
+    slaves: tuple[str, ...]
+    mode: str
+    miimon: int | None = None
+    primary: str | None = None
+    updelay: int | None = None
+    downdelay: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route6:
+    """One `ip -6 route add` line, written to `route6-DEV`; `to` None means the default."""
+
+    to: IPv6Network | None
+    dev: str
+    via: IPv6Address | None = None
+    src: IPv6Address | None = None
+    metric: int | None = None
+    table: str | None = None
+    proto: str | None = None
+    scope: str | None = None
+    # Always empty: multipath IPv6 is not offered; the field lets route lines share a filter.
+    nexthops: tuple[NextHop, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule6:
+    """One `ip -6 rule add` line, written to `rule6-DEV`."""
+
+    dev: str
+    table: str
+    from_: IPv6Network | None = None
+    to: IPv6Network | None = None
     iif: str | None = None
     fwmark: str | None = None
     priority: int | None = None
@@ -144,6 +192,14 @@ class Interface:
     # Per-source policy routing and loose reverse-path filtering (ifgen/plan/policy.py).
     policies: tuple[Policy, ...] = ()
     rp_filter: int | None = None
+    # Bonds, slaves and IPv6 (ifgen/links.py, ifgen/plan/links.py); a VLAN is a dotted name.
+    bond: Bond | None = None
+    master: str | None = None
+    ipv6_address: IPv6Interface | None = None
+    ipv6_secondaries: tuple[IPv6Interface, ...] = ()
+    ipv6_gateway: IPv6Address | None = None
+    routes6: tuple[Route6, ...] = ()
+    rules6: tuple[Rule6, ...] = ()
 
     def networks(self) -> tuple[IPv4Network, ...]:
         """The connected subnets: primary first, then each alias's."""
@@ -155,6 +211,24 @@ class Interface:
         """Every address on the device: primary first, then aliases."""
         primary = (self.address,) if self.address else ()
         return primary + tuple(a.address for a in self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """A declared lookup answer: `ip route get TO [from FROM]`, optionally with an alias down.
+
+    `via`, `dev` and `src` hold one value (every next hop must have it) or several (the set of
+    next hops of a multipath route); `origin` says where the entry was written.
+    """
+
+    to: IPv4Address
+    from_: IPv4Address | None = None
+    without: IPv4Address | None = None
+    src: tuple[IPv4Address, ...] = ()
+    via: tuple[IPv4Address, ...] = ()
+    dev: tuple[str, ...] = ()
+    table: str | None = None
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +245,7 @@ class Host:
     hostname: str | None = None
     nozeroconf: bool | None = None
     roles: tuple[LvsRole, ...] = ()
+    expect: tuple[Expect, ...] = ()
 
     def interface(self, device: str) -> Interface | None:
         """The interface with that device name, if declared."""

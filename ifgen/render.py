@@ -129,6 +129,11 @@ def render_host(plan: HostPlan) -> list[RenderedFile]:
         files.append(
             RenderedFile(f"{SCRIPTS}/rule-{device}", _render("rule.j2", header=head, rules=rules))
         )
+    for name, by_device in (("route6", plan.routes6), ("rule6", plan.rules6)):
+        template, key = ("route.j2", "routes") if name == "route6" else ("rule.j2", "rules")
+        for device, lines in by_device.items():
+            text = _render(template, header=head, **{key: lines})
+            files.append(RenderedFile(f"{SCRIPTS}/{name}-{device}", text))
     files.append(
         RenderedFile("etc/sysconfig/network", _render("network.j2", header=head, keys=plan.network))
     )

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from ifgen import values as v
 from ifgen.errors import Problem, ValidationError
 from ifgen.inventory import Inventory, Key, Layered, Section, format_path, merge_sections
+from ifgen.links import LINK_KEYS, attach_slaves, parse_alias_address, read_link_keys
 from ifgen.model import (
     Alias,
     Expect,
@@ -60,6 +61,7 @@ IFACE_KEYS = (
     "fallback_metric",
     "policy",
     "rp_filter",
+    *LINK_KEYS,
 )
 POLICY_KEYS = ("source", "table", "gateway", "priority", "connected_src")
 ALIAS_KEYS = ("address", "index", "broadcast", "arpcheck", "arpupdate")
@@ -85,6 +87,17 @@ MANAGED_IFCFG = {
     "ONPARENT": "aliases",
     "NAME": None,
     "UUID": None,
+    "BONDING_MASTER": "bond",
+    "BONDING_OPTS": "bond",
+    "MASTER": "bond.slaves on the master",
+    "SLAVE": "bond.slaves on the master",
+    "VLAN": "a dotted device name like 'bond0.100'",
+    "PHYSDEV": "a dotted device name like 'bond0.100'",
+    "IPV6INIT": "ipv6_address",
+    "IPV6_AUTOCONF": "ipv6_address",
+    "IPV6ADDR": "ipv6_address",
+    "IPV6ADDR_SECONDARIES": "ipv6_secondaries",
+    "IPV6_DEFAULTGW": "ipv6_gateway",
 }
 BUILTIN_TABLES = ("main",)
 PREFER_SOURCE_GATEWAY = (
@@ -227,6 +240,7 @@ def _read_host(r: Reader, name: str, file: str, data: dict[str, Any]) -> Host:
         iface = _read_interface(r, ("interfaces", device), device, ifaces_raw[device])
         if iface is not None:
             interfaces.append(iface)
+    interfaces = attach_slaves(r, interfaces)
     tables = _read_tables(r, data.get("tables", {}))
     return Host(
         name=name,
@@ -287,6 +301,7 @@ def _read_interface(r: Reader, keys: Key, device: str, raw: Any) -> Interface | 
         fallback_metric=r.get(keys, data, "fallback_metric", v.parse_int, 0, 2**32 - 1),
         policies=tuple(_read_policies(r, (*keys, "policy"), device, data.get("policy", []))),
         rp_filter=r.get(keys, data, "rp_filter", v.parse_int, 0, 2),
+        **read_link_keys(r, keys, device, data),
     )
 
 
@@ -327,7 +342,7 @@ def _read_aliases(r: Reader, keys: Key, raw: Any) -> list[Alias]:
     found = []
     for at, item in r.items(keys, raw):
         if isinstance(item, str):
-            address = r.parse(at, item, v.parse_interface)
+            address = r.parse(at, item, parse_alias_address)
             if address is not None:
                 found.append(Alias(address))
             continue
@@ -336,7 +351,7 @@ def _read_aliases(r: Reader, keys: Key, raw: Any) -> list[Alias]:
             if isinstance(item, dict):
                 r.fail(at, "an alias needs 'address' (CIDR form)")
             continue
-        address = r.get(at, data, "address", v.parse_interface)
+        address = r.get(at, data, "address", parse_alias_address)
         if address is None:
             continue
         found.append(

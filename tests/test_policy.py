@@ -55,7 +55,10 @@ def test_policies_expand_and_take_the_next_free_priority(tmp_path: Path) -> None
 
 
 def test_rp_filter_goes_to_the_sysctl_file(tmp_path: Path) -> None:
-    text = '[hosts.h1.interfaces."eth0.100"]\naddress = "10.0.0.5/24"\nrp_filter = 2\n'
+    text = (
+        "[hosts.h1.interfaces.eth0]\n"
+        '[hosts.h1.interfaces."eth0.100"]\naddress = "10.0.0.5/24"\nrp_filter = 2\n'
+    )
     _render(tmp_path, text)
     conf = (tmp_path / "out/h1/etc/sysctl.d/90-ifgen.conf").read_text()
     assert "\nnet.ipv4.conf.eth0/100.rp_filter = 2\n" in conf

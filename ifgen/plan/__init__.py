@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ifgen.model import Alias, Host, Interface, Route, Rule, Sysctl, Table
+from ifgen.model import Alias, Host, Interface, Route, Route6, Rule, Rule6, Sysctl, Table
+from ifgen.plan.links import link_keys, plan_links, routes6, rules6, type_keys
 from ifgen.plan.lvs import plan_lvs
 from ifgen.plan.policy import plan_policies
 from ifgen.plan.source import plan_source
@@ -39,6 +40,8 @@ class HostPlan:
     tables: tuple[Table, ...]
     sysctls: tuple[Sysctl, ...]
     network: Pairs
+    routes6: dict[str, tuple[Route6, ...]] = field(default_factory=dict)
+    rules6: dict[str, tuple[Rule6, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -61,6 +64,7 @@ def plan_host(host: Host) -> HostPlan:
     plan_lvs(draft)
     plan_policies(draft)
     plan_source(draft)
+    plan_links(draft)
     return _freeze(draft)
 
 
@@ -108,6 +112,8 @@ def _freeze(draft: Draft) -> HostPlan:
         tables=tuple(sorted(set(draft.tables), key=lambda t: (t.id, t.name))),
         sysctls=tuple(sysctl_lines(host, draft.sysctls)),
         network=tuple(draft.network.items()),
+        routes6=routes6(host),
+        rules6=rules6(host),
     )
 
 
@@ -133,7 +139,7 @@ def _yes(flag: bool) -> str:
 
 def ifcfg_keys(iface: Interface, gateway: str | None) -> Pairs:
     """The keys of `ifcfg-DEV`, in the order a sysadmin reads them."""
-    keys: list[tuple[str, str]] = [("DEVICE", iface.device), ("TYPE", "Ethernet")]
+    keys: list[tuple[str, str]] = [("DEVICE", iface.device), *type_keys(iface)]
     if iface.hwaddr:
         keys.append(("HWADDR", iface.hwaddr))
     keys += [
@@ -154,7 +160,7 @@ def ifcfg_keys(iface: Interface, gateway: str | None) -> Pairs:
         ("ARPCHECK", iface.arpcheck),
         ("ARPUPDATE", iface.arpupdate),
     )
-    return tuple(keys + list(iface.extra))
+    return tuple(keys + link_keys(iface) + list(iface.extra))
 
 
 def _optional(*pairs: tuple[str, bool | int | None]) -> list[tuple[str, str]]:
