@@ -159,6 +159,21 @@ def ifup_routes(ns: Netns, scripts: Path, device: str) -> None:
         ns.ip("route", "add", *line.split())
     for line in _lines(scripts / f"rule-{device}"):
         ns.ip("rule", "add", *line.split())
+    for line in _lines(scripts / f"route6-{device}"):
+        ns.ip("-6", "route", "add", *line.split())
+    for line in _lines(scripts / f"rule6-{device}"):
+        ns.ip("-6", "rule", "add", *line.split())
+
+
+def ifup_ipv6(ns: Netns, device: str, cfg: dict[str, str]) -> None:
+    """ifup-ipv6: the addresses (nodad: a veth peer never answers) and the default route."""
+    addresses = [cfg[k] for k in ("IPV6ADDR",) if k in cfg]
+    addresses += cfg.get("IPV6ADDR_SECONDARIES", "").split()
+    for address in addresses:
+        ns.ip("-6", "addr", "add", address, "dev", device, "nodad")
+    if "IPV6_DEFAULTGW" in cfg:
+        gateway = cfg["IPV6_DEFAULTGW"].split("%", 1)[0]
+        ns.ip("-6", "route", "replace", "default", "via", gateway, "dev", device)
 
 
 def ifup_device(ns: Netns, scripts: Path, device: str) -> None:
@@ -176,6 +191,8 @@ def ifup_device(ns: Netns, scripts: Path, device: str) -> None:
     for alias in _aliases(scripts, device):
         alias_cfg = source_ifcfg(alias)
         _add_address(ns, device, alias_cfg, alias_cfg["DEVICE"])
+    if cfg.get("IPV6INIT") == "yes":
+        ifup_ipv6(ns, device, cfg)
     ifup_routes(ns, scripts, device)
 
 
