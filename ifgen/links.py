@@ -194,6 +194,17 @@ def parse_alias_address(value: Any) -> IPv4Interface:
     return v.parse_interface(value)
 
 
+def reject_ipv6_source(value: Any) -> None:
+    """prefer_source is IPv4 only; say why an IPv6 address is refused."""
+    if isinstance(value, str) and ":" in value:
+        raise v.BadValue(
+            f"{value!r} is IPv6: prefer_source is IPv4 only. The kernel honours 'src' on IPv6 "
+            "routes, but refuses the line while the address is still tentative (duplicate "
+            "address detection), as it may still be when ifup adds route6 lines; write the "
+            "/65 split in routes6 yourself if DAD is off on this link"
+        )
+
+
 def _table_ref(value: Any) -> str:
     from ifgen.validate import _parse_table_ref
 

@@ -10,7 +10,13 @@ from typing import Any, TypeVar
 from ifgen import values as v
 from ifgen.errors import Problem, ValidationError
 from ifgen.inventory import Inventory, Key, Layered, Section, format_path, merge_sections
-from ifgen.links import LINK_KEYS, attach_slaves, parse_alias_address, read_link_keys
+from ifgen.links import (
+    LINK_KEYS,
+    attach_slaves,
+    parse_alias_address,
+    read_link_keys,
+    reject_ipv6_source,
+)
 from ifgen.model import (
     Alias,
     Expect,
@@ -311,6 +317,7 @@ def _parse_prefer_source(value: Any) -> IPv4Address:
             f"two preferred sources {value!r} on one device: the split routes and the "
             "default can carry only one 'src'; pick one address (the others stay plain aliases)"
         )
+    reject_ipv6_source(value)
     return v.parse_address(value)
 
 
