@@ -486,11 +486,27 @@ def explain(
     without: IPv4Address | None = None,
 ) -> Answer:
     """Answer `ip route get DEST [from SOURCE]` for the host as its files leave it."""
+    return lookup(host_state(plan, without), plan.host.name, dest, source, without)
+
+
+def host_state(plan: HostPlan, without: IPv4Address | None = None) -> State:
+    """The state after boot, and after `ifdown` of the alias holding WITHOUT."""
     state = build_state(plan)
     if without is not None:
         take_down(state, without)
+    return state
+
+
+def lookup(
+    state: State,
+    host: str,
+    dest: IPv4Address,
+    source: IPv4Address | None = None,
+    without: IPv4Address | None = None,
+) -> Answer:
+    """Answer one lookup on a state built by host_state (reused for many lookups)."""
     if source is not None and not state.holds(source):
-        raise LookupProblem("from", source, f"not an address of {plan.host.name}")
+        raise LookupProblem("from", source, f"not an address of {host}")
     rule, entry = policy_lookup(state, dest, source)
     table = MAIN if entry is not None and state.merged else entry.table if entry else 0
     found = (
@@ -502,7 +518,7 @@ def explain(
         tuple(_hop_answer(state, entry, hop, dest, source) for hop in entry.hops) if entry else ()
     )
     return Answer(
-        plan.host.name,
+        host,
         dest,
         source,
         without,
