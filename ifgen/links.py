@@ -93,7 +93,7 @@ def _read_bond(r: Reader, keys: Key, device: str, raw: Any) -> Bond | None:
     missing = [k for k in ("slaves", "mode") if k not in data]
     if missing and isinstance(raw, dict):
         r.fail(keys, f"a bond needs {' and '.join(repr(k) for k in missing)}")
-    slaves = _read_slaves(r, (*keys, "slaves"), data.get("slaves", []))
+    slaves = _read_slaves(r, (*keys, "slaves"), data["slaves"]) if "slaves" in data else ()
     mode = r.get(keys, data, "mode", parse_mode)
     primary = r.get(keys, data, "primary", _parse_device)
     if primary is not None and slaves and primary not in slaves:
@@ -337,7 +337,10 @@ def _describe6(iface: Interface) -> str:
 def _check_ipv6(r: Reader, host: Host, iface: Interface) -> None:
     keys: Key = ("interfaces", iface.device)
     if iface.ipv6_address is None and (iface.ipv6_secondaries or iface.ipv6_gateway):
-        r.fail((*keys, "ipv6_address"), "needed: secondaries and a gateway go with a primary")
+        r.fail(
+            (*keys, "ipv6_address"),
+            "missing: ipv6_secondaries and ipv6_gateway need a primary ipv6_address",
+        )
     gateway = iface.ipv6_gateway
     if gateway is not None and iface.ipv6_address and not ipv6_on_link(iface, gateway):
         r.fail(
