@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ifgen import values as v
 from ifgen.errors import Problem, ValidationError
-from ifgen.model import Expect
+from ifgen.model import Expect, Host
 
 if TYPE_CHECKING:
     from ifgen.inventory import Key
@@ -70,6 +70,28 @@ def _several(
     items = r.items((*at, key), raw) if isinstance(raw, list) else [((*at, key), raw)]
     parsed = [r.parse(where, item, parse) for where, item in items]
     return tuple(p for p in parsed if p is not None)
+
+
+def check_expectations(r: Reader, host: Host) -> None:
+    """Each `from` must be an address the host holds, each `without` one of its aliases."""
+    from ifgen.plan import plan_host
+    from ifgen.routing import LookupProblem, host_state
+
+    plan = plan_host(host)
+    states = {}
+    for index, entry in enumerate(host.expect):
+        try:
+            if entry.without not in states:
+                states[entry.without] = host_state(plan, entry.without)
+        except LookupProblem as exc:
+            r.fail(("expect", index, exc.key), f"{str(exc.value)!r} is {exc.message}")
+            continue
+        if entry.from_ is not None and not states[entry.without].holds(entry.from_):
+            gone = f" once {entry.without} is down" if entry.without else ""
+            r.fail(
+                ("expect", index, "from"),
+                f"{str(entry.from_)!r} is not an address of {host.name}{gone}",
+            )
 
 
 @dataclass(frozen=True, slots=True)

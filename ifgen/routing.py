@@ -335,14 +335,14 @@ def take_down(state: State, ip: IPv4Address) -> None:
     """`ifdown DEV:N` for the alias holding IP (initscripts-facts §3 and §9)."""
     address = next((a for a in state.addresses if a.iface.ip == ip), None)
     if address is None or ":" not in address.label:
-        raise LookupProblem("without", ip, "not the address of an alias or loopback VIP here")
+        raise LookupProblem("without", ip, "not the address of an alias or loopback VIP")
     mates = [a for a in state.addresses if a.dev == address.dev and a is not address]
     if not address.secondary and any(a.iface.network == address.iface.network for a in mates):
         raise LookupProblem(
             "without",
             ip,
-            f"it is the primary of {address.iface.network} on {address.dev}; taking it down "
-            "also removes the secondaries there, which is not modelled",
+            f"the primary of {address.iface.network} on {address.dev}; taking it down also "
+            "removes the secondaries there, which explain does not model",
         )
     state.addresses.remove(address)
     _drop_kernel_routes(state, address)

@@ -205,6 +205,8 @@ def _build_host(inventory: Inventory, name: str, problems: list[Problem]) -> Hos
     host = _read_host(r, name, section.origin.file, data)
     if len(problems) == start:
         _cross_check(r, host)
+    if len(problems) == start and host.expect:
+        _check_expect(r, host)
     return host if len(problems) == start else None
 
 
@@ -267,6 +269,12 @@ def _read_expect(r: Reader, data: dict[str, Any]) -> tuple[Expect, ...]:
     from ifgen.expect import read_expectations
 
     return read_expectations(r, data)
+
+
+def _check_expect(r: Reader, host: Host) -> None:
+    from ifgen.expect import check_expectations
+
+    check_expectations(r, host)
 
 
 def _parse_fqdn(value: Any) -> str:
