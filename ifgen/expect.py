@@ -140,6 +140,9 @@ def format_failure(failure: Failure) -> str:
     """The failure and the whole explanation, for the `check` report."""
     from ifgen.routing import format_answer
 
-    head = f"expect failed: {failure.expect.origin}: " + "; ".join(failure.mismatches)
+    origin, host = failure.expect.origin, failure.answer.host
+    # A group's or the defaults' entry is checked on every member: say which one failed.
+    where = origin if f": hosts.{host}." in origin else f"{origin} (host {host})"
+    head = f"expect failed: {where}: " + "; ".join(failure.mismatches)
     body = "\n".join("  " + line for line in format_answer(failure.answer).splitlines())
     return f"{head}\n{body}"

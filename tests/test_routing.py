@@ -225,3 +225,19 @@ def test_expect_lists_match_the_set_of_next_hops(tmp_path: Path) -> None:
     code, out, _ = run_main("check", inventory)
     assert code == 1
     assert "via is 192.168.12.1 and 192.168.12.254, expected 192.168.12.1" in out
+
+
+def test_a_group_expectation_names_the_member_that_fails(tmp_path: Path) -> None:
+    inventory = tmp_path / "grp.toml"
+    inventory.write_text(
+        '[groups.g]\n[[groups.g.expect]]\nto = "8.8.8.8"\nvia = "10.1.1.1"\n'
+        '[hosts.a]\ngroups = ["g"]\ngateway = "10.1.1.1"\n'
+        '[hosts.a.interfaces.eth0]\naddress = "10.1.1.5/24"\n'
+        '[hosts.b]\ngroups = ["g"]\ngateway = "10.1.1.2"\n'
+        '[hosts.b.interfaces.eth0]\naddress = "10.1.1.6/24"\n'
+    )
+    code, out, err = run_main("check", inventory)
+    assert (code, err) == (1, "expect: 1 of 2 expectations failed\n")
+    assert out.splitlines()[0] == (
+        "expect failed: grp.toml: groups.g.expect[0] (host b): via is 10.1.1.2, expected 10.1.1.1"
+    )
