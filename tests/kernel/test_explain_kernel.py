@@ -154,7 +154,9 @@ def _rule(draw: st.DrawFn, addresses: list[str]) -> dict[str, Any]:
         rule["from"] = draw(st.sampled_from(addresses))
     if selector in ("to", "both"):
         rule["to"] = draw(st.sampled_from(["192.168.4.0/24", "192.168.0.0/16", "8.8.8.0/24"]))
-    return rule
+    # A lookup is that of a locally generated packet: iif lo and fwmark 0 match, others not.
+    extra = draw(st.sampled_from([{}, {}, {"iif": "lo"}, {"iif": "eth0"}, {"fwmark": "0x1"}]))
+    return {**rule, **extra}
 
 
 @settings(
