@@ -216,9 +216,9 @@ def explain(
     """
     import json
 
+    from ifgen.explain import answer_json, explain_args, format_answer
     from ifgen.pipeline import load_hosts
     from ifgen.plan import plan_host
-    from ifgen.routing import answer_json, explain_args, format_answer
 
     plan = plan_host(load_hosts(inventory, [host])[0])
     answer = explain_args(plan, dest, source, without)

@@ -11,9 +11,9 @@ from ifgen.errors import Problem, ValidationError
 from ifgen.model import Expect, Host
 
 if TYPE_CHECKING:
+    from ifgen.explain import Answer
     from ifgen.inventory import Key
     from ifgen.plan import HostPlan
-    from ifgen.routing import Answer
     from ifgen.validate import Reader
 
 T = TypeVar("T")
@@ -74,8 +74,9 @@ def _several(
 
 def check_expectations(r: Reader, host: Host) -> None:
     """Each `from` must be an address the host holds, each `without` one of its aliases."""
+    from ifgen.explain import host_state
     from ifgen.plan import plan_host
-    from ifgen.routing import LookupProblem, host_state
+    from ifgen.routing import LookupProblem
 
     plan = plan_host(host)
     states = {}
@@ -105,7 +106,8 @@ class Failure:
 
 def evaluate(plan: HostPlan) -> tuple[int, list[Failure]]:
     """Check every expectation of the host; return how many there were and the failures."""
-    from ifgen.routing import LookupProblem, explain
+    from ifgen.explain import explain
+    from ifgen.routing import LookupProblem
 
     failures = []
     for entry in plan.host.expect:
@@ -138,7 +140,7 @@ def mismatches(entry: Expect, answer: Answer) -> list[str]:
 
 def format_failure(failure: Failure) -> str:
     """The failure and the whole explanation, for the `check` report."""
-    from ifgen.routing import format_answer
+    from ifgen.explain import format_answer
 
     origin, host = failure.expect.origin, failure.answer.host
     # A group's or the defaults' entry is checked on every member: say which one failed.

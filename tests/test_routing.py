@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from helpers import EXAMPLES, run_main
 
+from ifgen.explain import explain, host_state
 from ifgen.pipeline import load_hosts
 from ifgen.plan import HostPlan, plan_host
-from ifgen.routing import LookupProblem, build_state, explain, host_state
+from ifgen.replay import build_state
+from ifgen.routing import LookupProblem
 
 VIP_SITE = """
 [hosts.db1]

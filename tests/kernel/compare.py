@@ -10,8 +10,9 @@ from pathlib import Path
 
 from netns import Netns
 
+from ifgen.explain import Answer, host_state, lookup
 from ifgen.plan import HostPlan
-from ifgen.routing import Answer, LookupProblem, host_state, lookup
+from ifgen.routing import LookupProblem
 
 # (type, dev, gateway, prefsrc, table) as `ip -j route get` reports them.
 Verdict = tuple[str, str, str, str, str]
