@@ -63,23 +63,47 @@ def is_ifgen_file(path: Path) -> bool:
 
 
 def write_tree(root: Path, files: Iterable[RenderedFile]) -> list[str]:
-    """Write files below root and remove ifgen's own files that are no longer wanted.
+    """Write a review tree below root; remove ifgen's own files that are no longer wanted.
 
+    Each file still appears by rename, whole or not at all, but without fsync: this is an
+    output directory for review and golden files, not a live /etc (apply is durable).
     Returns the relative paths removed. Files without ifgen's header are never removed.
     """
+    fresh = not root.exists()
     wanted = set()
+    made: set[Path] = set()
     try:
         for item in files:
             wanted.add(item.relpath)
-            write_atomic(safe_join(root, item.relpath), item.text, item.mode)
-        removed = []
-        for old in sorted(_tree_files(root)):
-            if old not in wanted and is_ifgen_file(root / old):
-                (root / old).unlink()
-                removed.append(old)
-        return removed
+            path = safe_join(root, item.relpath)
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            _write_replace(path, item.text, item.mode)
+        return [] if fresh else _prune(root, wanted)
     except OSError as exc:
         raise EmitError(f"cannot write {exc.filename or root}: {exc.strerror or exc}") from exc
+
+
+def _write_replace(path: Path, text: str, mode: int) -> None:
+    tmp = path.with_name(TMP_PREFIX + path.name)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _prune(root: Path, wanted: set[str]) -> list[str]:
+    removed = []
+    for old in sorted(_tree_files(root)):
+        if old not in wanted and is_ifgen_file(root / old):
+            (root / old).unlink()
+            removed.append(old)
+    return removed
 
 
 def _tree_files(root: Path) -> list[str]:
