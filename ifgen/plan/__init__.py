@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ifgen.model import Alias, Host, Interface, Route, Route6, Rule, Rule6, Sysctl, Table
+from ifgen.numbering import free_numbers
 from ifgen.plan.links import link_keys, plan_links, routes6, rules6, type_keys
 from ifgen.plan.lvs import plan_lvs
 from ifgen.plan.policy import plan_policies
@@ -120,16 +121,8 @@ def _freeze(draft: Draft) -> HostPlan:
 def number_aliases(aliases: tuple[Alias, ...], first: int) -> list[tuple[int, Alias]]:
     """Give each alias its index: explicit ones keep theirs, the rest take the lowest free."""
     taken = {a.index for a in aliases if a.index is not None}
-    numbered = []
-    candidate = first
-    for alias in aliases:
-        if alias.index is not None:
-            numbered.append((alias.index, alias))
-            continue
-        while candidate in taken:
-            candidate += 1
-        taken.add(candidate)
-        numbered.append((candidate, alias))
+    numbers = free_numbers(taken, first)
+    numbered = [(next(numbers) if a.index is None else a.index, a) for a in aliases]
     return sorted(numbered, key=lambda pair: pair[0])
 
 
@@ -196,16 +189,13 @@ def assign_priorities(rules: dict[str, list[Rule]]) -> dict[str, tuple[Rule, ...
     from ifgen.model import device_sort_key
 
     taken = {r.priority for rs in rules.values() for r in rs if r.priority is not None}
-    candidate = AUTO_PRIORITY_START
+    numbers = free_numbers(taken, AUTO_PRIORITY_START)
     out: dict[str, tuple[Rule, ...]] = {}
     for device in sorted(rules, key=device_sort_key):
         fixed = []
         for rule in rules[device]:
             if rule.priority is None:
-                while candidate in taken:
-                    candidate += 1
-                taken.add(candidate)
-                rule = replace(rule, priority=candidate)
+                rule = replace(rule, priority=next(numbers))
             fixed.append(rule)
         out[device] = tuple(fixed)
     return dict(sorted(out.items()))

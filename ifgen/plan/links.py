@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ifgen.model import Bond, Host, Interface, Route6, Rule6, device_sort_key
+from ifgen.numbering import free_numbers
 
 if TYPE_CHECKING:
     from ifgen.plan import Draft
@@ -88,16 +89,13 @@ def routes6(host: Host) -> dict[str, tuple[Route6, ...]]:
 def rules6(host: Host) -> dict[str, tuple[Rule6, ...]]:
     """`rule6-DEV` contents by device, every rule with an explicit priority."""
     taken = {r.priority for i in host.interfaces for r in i.rules6 if r.priority is not None}
-    candidate = AUTO_PRIORITY6_START
+    numbers = free_numbers(taken, AUTO_PRIORITY6_START)
     out: dict[str, tuple[Rule6, ...]] = {}
     for iface in _in_order(host):
         fixed = []
         for rule in iface.rules6:
             if rule.priority is None:
-                while candidate in taken:
-                    candidate += 1
-                taken.add(candidate)
-                rule = replace(rule, priority=candidate)
+                rule = replace(rule, priority=next(numbers))
             fixed.append(rule)
         if fixed:
             out[iface.device] = tuple(fixed)

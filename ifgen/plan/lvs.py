@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import TYPE_CHECKING
 
 from ifgen.model import Alias, Host, Interface, LvsRole, Policy, RoleName, Sysctl
+from ifgen.numbering import free_numbers
 
 if TYPE_CHECKING:
     from ifgen.plan import Draft
@@ -107,13 +108,10 @@ def _number(device: str, host: Host, aliases: list[Alias]) -> tuple[Alias, ...]:
     iface = host.interface(device)
     existing = host.loopback if device == "lo" else (iface.aliases if iface else ())
     taken = {a.index for a in (*existing, *aliases) if a.index is not None}
-    candidate = FIRST_VIP_INDEX
+    numbers = free_numbers(taken, FIRST_VIP_INDEX)
     out = []
     for alias in aliases:
         if alias.index is None:
-            while candidate in taken:
-                candidate += 1
-            taken.add(candidate)
-            alias = replace(alias, index=candidate)
+            alias = replace(alias, index=next(numbers))
         out.append(alias)
     return tuple(out)
