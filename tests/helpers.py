@@ -45,3 +45,17 @@ def read_tree(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def render_scripts(tmp_path: Path, text: str, host: str = "h1") -> Path:
+    """Render an inventory given as TOML text; return that host's network-scripts folder."""
+    inventory = tmp_path / "site.toml"
+    inventory.write_text(text)
+    code, _, err = run_main("render", inventory, "-o", tmp_path / "out", "-q")
+    assert code == 0, err
+    return tmp_path / "out" / host / "etc/sysconfig/network-scripts"
+
+
+def body(path: Path) -> list[str]:
+    """The lines of a generated file after its header."""
+    return path.read_text().splitlines()[1:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import run_main
+from helpers import body, render_scripts
 
 from ifgen.model import Host, Interface, NextHop, Route
 from ifgen.plan import plan_host
@@ -25,30 +25,18 @@ policy = [{ source = "10.2.0.5", table = 20, gateway = "10.2.0.1", connected_src
 """
 
 
-def _render(tmp_path: Path, text: str) -> Path:
-    inventory = tmp_path / "site.toml"
-    inventory.write_text(text)
-    code, _, err = run_main("render", inventory, "-o", tmp_path / "out", "-q")
-    assert code == 0, err
-    return tmp_path / "out/h1/etc/sysconfig/network-scripts"
-
-
-def _body(path: Path) -> list[str]:
-    return path.read_text().splitlines()[1:]
-
-
 def test_policies_expand_and_take_the_next_free_priority(tmp_path: Path) -> None:
-    scripts = _render(tmp_path, TWO_POLICIES)
-    assert _body(scripts / "rule-eth0") == [
+    scripts = render_scripts(tmp_path, TWO_POLICIES)
+    assert body(scripts / "rule-eth0") == [
         "to 192.0.2.0/24 table isp_a priority 1000",
         "from 10.0.0.5/32 table isp_a priority 1001",
     ]
-    assert _body(scripts / "route-eth0") == [
+    assert body(scripts / "route-eth0") == [
         "10.0.0.0/24 dev eth0 src 10.0.0.5 table isp_a",
         "default via 10.0.0.1 dev eth0 table isp_a",
     ]
-    assert _body(scripts / "rule-eth1") == ["from 10.2.0.5/32 table 20 priority 1002"]
-    assert _body(scripts / "route-eth1") == [
+    assert body(scripts / "rule-eth1") == ["from 10.2.0.5/32 table 20 priority 1002"]
+    assert body(scripts / "route-eth1") == [
         "10.2.0.0/24 dev eth1 table 20",
         "default via 10.2.0.1 dev eth1 table 20",
     ]
@@ -59,7 +47,7 @@ def test_rp_filter_goes_to_the_sysctl_file(tmp_path: Path) -> None:
         "[hosts.h1.interfaces.eth0]\n"
         '[hosts.h1.interfaces."eth0.100"]\naddress = "10.0.0.5/24"\nrp_filter = 2\n'
     )
-    _render(tmp_path, text)
+    render_scripts(tmp_path, text)
     conf = (tmp_path / "out/h1/etc/sysctl.d/90-ifgen.conf").read_text()
     assert "\nnet.ipv4.conf.eth0/100.rp_filter = 2\n" in conf
 
