@@ -105,6 +105,7 @@ def _toml(data: dict[str, Any], prefix: str = "") -> str:
 
 def run_measured(argv: list[str]) -> tuple[float, int, int]:
     """Run a command; return (wall seconds, exit status, peak RSS in KiB of that child)."""
+    os.sync()  # start every timed phase with no writeback of the previous one pending
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -129,6 +130,7 @@ def snapshot(root: Path) -> list[tuple[str, bytes]]:
 
 def floor(files: list[tuple[str, bytes]], root: Path) -> float:
     """A plain loop writing the same paths and bytes: the cost of the files themselves."""
+    os.sync()
     start = time.perf_counter()
     made: set[Path] = set()
     for rel, data in files:
