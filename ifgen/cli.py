@@ -182,7 +182,8 @@ def _broken_expectations(hosts: list[Host]) -> int:
     from ifgen.expect import evaluate, format_failure
     from ifgen.plan import plan_host
 
-    results = [evaluate(plan_host(host)) for host in hosts]
+    # Only hosts with expectations need a plan here; render plans every host anyway.
+    results = [evaluate(plan_host(host)) for host in hosts if host.expect]
     total = sum(count for count, _ in results)
     failed = [failure for _, failures in results for failure in failures]
     for failure in failed:

@@ -163,16 +163,7 @@ def parse_ipv6_address(value: Any) -> IPv6Address:
 
 
 def _parse_ipv6_network(value: Any) -> IPv6Network:
-    text = v.want_str(value, "an IPv6 network")
-    try:
-        return IPv6Network(text)
-    except ValueError:
-        pass
-    try:
-        loose = IPv6Network(text, strict=False)
-    except ValueError:
-        raise v.BadValue(f"{text!r} is not an IPv6 network (like 2001:db8::/32)") from None
-    raise v.BadValue(f"{text!r} has host bits set; did you mean '{loose}'?")
+    return v.strict_network(value, IPv6Network, "an IPv6 network", "like 2001:db8::/32")
 
 
 def _parse_destination6(value: Any) -> IPv6Network | None:

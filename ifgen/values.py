@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Any
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
+from typing import Any, TypeVar
 
 DEVICE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[0-9]+)?$")
 HOST_RE = re.compile(
@@ -100,17 +100,25 @@ def parse_interface(value: Any) -> IPv4Interface:
     return iface
 
 
+NetworkT = TypeVar("NetworkT", IPv4Network, IPv6Network)
+
+
 def parse_network(value: Any) -> IPv4Network:
     """A network in CIDR form whose host bits are zero; a bare address means /32."""
-    text = want_str(value, "an IPv4 network")
+    return strict_network(value, IPv4Network, "an IPv4 network", "expected A.B.C.D/PREFIX")
+
+
+def strict_network(value: Any, kind: type[NetworkT], what: str, hint: str) -> NetworkT:
+    """A network of either family; host bits set get a "did you mean" with the network."""
+    text = want_str(value, what)
     try:
-        return IPv4Network(text)
+        return kind(text)
     except ValueError:
         pass
     try:
-        loose = IPv4Network(text, strict=False)
+        loose = kind(text, strict=False)
     except ValueError:
-        raise BadValue(f"{text!r} is not an IPv4 network (expected A.B.C.D/PREFIX)") from None
+        raise BadValue(f"{text!r} is not {what} ({hint})") from None
     raise BadValue(f"{text!r} has host bits set; did you mean '{loose}'?")
 
 
