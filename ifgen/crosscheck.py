@@ -140,16 +140,16 @@ def _check_alias_indices(r: Reader, host: Host) -> None:
     for keys, device, aliases in groups:
         seen: dict[int, int] = {}
         for index, alias in enumerate(aliases):
-            if alias.index is None:
+            if alias.number is None:
                 continue
-            if alias.index in seen:
+            if alias.number in seen:
                 r.fail(
                     (*keys, index, "index"),
-                    f"alias index {alias.index} is used twice on {device} "
-                    f"(also by {keys[-1]}[{seen[alias.index]}]: {device}:{alias.index})",
+                    f"alias index {alias.number} is used twice on {device} "
+                    f"(also by {keys[-1]}[{seen[alias.number]}]: {device}:{alias.number})",
                 )
             else:
-                seen[alias.index] = index
+                seen[alias.number] = index
 
 
 def _check_loopback(r: Reader, host: Host) -> None:

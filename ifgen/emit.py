@@ -8,8 +8,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ifgen.errors import EmitError, RefusalError
 from ifgen.render import HEADER_MARK, SCRIPTS, RenderedFile
@@ -112,8 +112,7 @@ def _tree_files(root: Path) -> list[str]:
     return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
 
 
-@dataclass(frozen=True, slots=True)
-class Drift:
+class Drift(NamedTuple):
     """One file that differs between a rendering and a tree: missing, extra or changed."""
 
     relpath: str
@@ -168,8 +167,7 @@ PRUNE_DIRS = (SCRIPTS, "etc/sysctl.d")
 BACKUP_BASE = "var/lib/ifgen/backup"
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One file `apply` would write or remove below a root; None stands for absent."""
 
     relpath: str

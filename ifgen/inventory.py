@@ -6,9 +6,8 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ifgen.errors import InventoryError, Problem
 
@@ -36,28 +35,28 @@ def format_path(keys: Key) -> str:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a value was written: a file and the key path inside it."""
 
     file: str
     keys: Key
 
 
-@dataclass(slots=True)
-class Section:
+class Section(NamedTuple):
     """One mapping of the inventory (defaults, a group or a host) and its origin."""
 
     data: dict[str, Any]
     origin: Origin
 
 
-@dataclass(slots=True)
 class Layered:
     """A merged mapping plus, for every node, the origin of the value that won."""
 
-    data: dict[str, Any]
-    origins: dict[Key, Origin] = field(default_factory=dict)
+    __slots__ = ("data", "origins")
+
+    def __init__(self, data: dict[str, Any], origins: dict[Key, Origin] | None = None) -> None:
+        self.data = data
+        self.origins: dict[Key, Origin] = {} if origins is None else origins
 
     def locate(self, keys: Key) -> tuple[str, str]:
         """Return (file, printed key path) for a path into the merged data."""
@@ -68,14 +67,22 @@ class Layered:
         return "", format_path(keys)
 
 
-@dataclass(slots=True)
 class Inventory:
     """Everything read from the inventory argument, not yet validated."""
 
-    name: str
-    defaults: list[Section] = field(default_factory=list)
-    groups: dict[str, Section] = field(default_factory=dict)
-    hosts: dict[str, Section] = field(default_factory=dict)
+    __slots__ = ("name", "defaults", "groups", "hosts")
+
+    def __init__(
+        self,
+        name: str,
+        defaults: list[Section] | None = None,
+        groups: dict[str, Section] | None = None,
+        hosts: dict[str, Section] | None = None,
+    ) -> None:
+        self.name = name
+        self.defaults: list[Section] = defaults or []
+        self.groups: dict[str, Section] = groups or {}
+        self.hosts: dict[str, Section] = hosts or {}
 
 
 def load_inventory(path: Path) -> Inventory:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from ipaddress import IPv4Interface, IPv6Address, IPv6Interface, IPv6Network, ip_interface
 from typing import TYPE_CHECKING, Any
 
@@ -263,7 +262,7 @@ def attach_slaves(r: Reader, interfaces: list[Interface]) -> list[Interface]:
                 by_device[slave] = Interface(device=slave, master=iface.device)
             else:
                 _check_slave(r, declared, iface.device)
-                by_device[slave] = replace(declared, master=iface.device)
+                by_device[slave] = declared._replace(master=iface.device)
     return sorted(by_device.values(), key=lambda i: device_sort_key(i.device))
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ifgen import values
 from ifgen.errors import RenderError
@@ -21,8 +20,7 @@ BLOCK_BEGIN = "# BEGIN ifgen"
 BLOCK_END = "# END ifgen"
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedFile:
+class RenderedFile(NamedTuple):
     """One output file: its path relative to the root, its text and its mode."""
 
     relpath: str

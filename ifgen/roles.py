@@ -230,20 +230,22 @@ def _holder(host: Host, address: IPv4Address) -> str | None:
 def _check_index(
     r: Reader, host: Host, at: Key, role: LvsRole, vip: Vip, pinned: dict[tuple[str, int], str]
 ) -> None:
-    if vip.index is None:
+    if vip.number is None:
         return
     device = role.interface if role.role == "lvs-dr-director" else "lo"
     iface = host.interface(device)
     aliases = host.loopback if device == "lo" else (iface.aliases if iface else ())
-    user = "an alias declared on " + device if any(a.index == vip.index for a in aliases) else None
-    holder = user or pinned.get((device, vip.index))
+    user = (
+        "an alias declared on " + device if any(a.number == vip.number for a in aliases) else None
+    )
+    holder = user or pinned.get((device, vip.number))
     if holder is not None:
         r.fail(
             at,
             f"VIP {str(vip.address)!r} of service {role.service!r} is pinned to "
-            f"{device}:{vip.index}, which {holder} already uses",
+            f"{device}:{vip.number}, which {holder} already uses",
         )
-    pinned[(device, vip.index)] = f"VIP {str(vip.address)!r} of service {role.service!r}"
+    pinned[(device, vip.number)] = f"VIP {str(vip.address)!r} of service {role.service!r}"
 
 
 def _check_sysctls(r: Reader, host: Host) -> None:

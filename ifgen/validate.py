@@ -1,9 +1,8 @@
-"""Validate merged inventory mappings into Host dataclasses, collecting every problem."""
+"""Validate merged inventory mappings into Host records, collecting every problem."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, TypeVar
 
@@ -135,12 +134,14 @@ def build_hosts(inventory: Inventory, only: Iterable[str] = ()) -> list[Host]:
     return hosts
 
 
-@dataclass(slots=True)
 class Reader:
     """Walks one host's merged mapping, reporting problems at their origin."""
 
-    layered: Layered
-    problems: list[Problem]
+    __slots__ = ("layered", "problems")
+
+    def __init__(self, layered: Layered, problems: list[Problem]) -> None:
+        self.layered = layered
+        self.problems = problems
 
     def fail(self, keys: Key, message: str) -> None:
         """Record a problem at a key path."""
@@ -372,7 +373,7 @@ def _read_aliases(r: Reader, keys: Key, raw: Any) -> list[Alias]:
         found.append(
             Alias(
                 address=address,
-                index=r.get(at, data, "index", v.parse_int, 0, 9999),
+                number=r.get(at, data, "index", v.parse_int, 0, 9999),
                 broadcast=r.get(at, data, "broadcast", v.parse_address),
                 arpcheck=r.get(at, data, "arpcheck", v.parse_bool),
                 arpupdate=r.get(at, data, "arpupdate", v.parse_bool),

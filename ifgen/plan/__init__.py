@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ifgen.model import Alias, Host, Interface, Route, Route6, Rule, Rule6, Sysctl, Table
 from ifgen.numbering import free_numbers
@@ -22,16 +22,14 @@ SYSCTL_FILE = "90-ifgen.conf"
 Pairs = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class IfcfgFile:
+class IfcfgFile(NamedTuple):
     """One `ifcfg-NAME` file: NAME is `eth0`, `eth0:1` or `lo:0`; keys in file order."""
 
     name: str
     keys: Pairs
 
 
-@dataclass(frozen=True, slots=True)
-class HostPlan:
+class HostPlan(NamedTuple):
     """Everything one host's files will say, ready for the templates."""
 
     host: Host
@@ -41,21 +39,23 @@ class HostPlan:
     tables: tuple[Table, ...]
     sysctls: tuple[Sysctl, ...]
     network: Pairs
-    routes6: dict[str, tuple[Route6, ...]] = field(default_factory=dict)
-    rules6: dict[str, tuple[Rule6, ...]] = field(default_factory=dict)
+    routes6: dict[str, tuple[Route6, ...]]
+    rules6: dict[str, tuple[Rule6, ...]]
 
 
-@dataclass(slots=True)
 class Draft:
     """The mutable working state intents add to before it is frozen into a HostPlan."""
 
-    host: Host
-    gateways: dict[str, str] = field(default_factory=dict)
-    routes: dict[str, list[Route]] = field(default_factory=dict)
-    rules: dict[str, list[Rule]] = field(default_factory=dict)
-    sysctls: list[Sysctl] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    network: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("host", "gateways", "routes", "rules", "sysctls", "tables", "network")
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.gateways: dict[str, str] = {}
+        self.routes: dict[str, list[Route]] = {}
+        self.rules: dict[str, list[Rule]] = {}
+        self.sysctls: list[Sysctl] = []
+        self.tables: list[Table] = []
+        self.network: dict[str, str] = {}
 
 
 def plan_host(host: Host) -> HostPlan:
@@ -120,9 +120,9 @@ def _freeze(draft: Draft) -> HostPlan:
 
 def number_aliases(aliases: tuple[Alias, ...], first: int) -> list[tuple[int, Alias]]:
     """Give each alias its index: explicit ones keep theirs, the rest take the lowest free."""
-    taken = {a.index for a in aliases if a.index is not None}
+    taken = {a.number for a in aliases if a.number is not None}
     numbers = free_numbers(taken, first)
-    numbered = [(next(numbers) if a.index is None else a.index, a) for a in aliases]
+    numbered = [(next(numbers) if a.number is None else a.number, a) for a in aliases]
     return sorted(numbered, key=lambda pair: pair[0])
 
 
@@ -184,8 +184,6 @@ def alias_keys(device: str, index: int, alias: Alias, loopback: bool = False) ->
 
 def assign_priorities(rules: dict[str, list[Rule]]) -> dict[str, tuple[Rule, ...]]:
     """Give every rule an explicit priority so a re-run of ifup cannot stack copies."""
-    from dataclasses import replace
-
     from ifgen.model import device_sort_key
 
     taken = {r.priority for rs in rules.values() for r in rs if r.priority is not None}
@@ -195,7 +193,7 @@ def assign_priorities(rules: dict[str, list[Rule]]) -> dict[str, tuple[Rule, ...
         fixed = []
         for rule in rules[device]:
             if rule.priority is None:
-                rule = replace(rule, priority=next(numbers))
+                rule = rule._replace(priority=next(numbers))
             fixed.append(rule)
         out[device] = tuple(fixed)
     return dict(sorted(out.items()))
@@ -215,11 +213,9 @@ def sysctl_key(key: str, devices: set[str]) -> str:
 
 def sysctl_lines(host: Host, sysctls: list[Sysctl]) -> list[Sysctl]:
     """One value per key, sorted by key, in the form sysctl.d reads."""
-    from dataclasses import replace
-
     devices = {i.device for i in host.interfaces}
     final: dict[str, Sysctl] = {}
     for item in sysctls:
         key = sysctl_key(item.key, devices)
-        final[key] = replace(item, key=key)
+        final[key] = item._replace(key=key)
     return [final[k] for k in sorted(final)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ifgen.model import Bond, Host, Interface, Route6, Rule6, device_sort_key
@@ -95,7 +94,7 @@ def rules6(host: Host) -> dict[str, tuple[Rule6, ...]]:
         fixed = []
         for rule in iface.rules6:
             if rule.priority is None:
-                rule = replace(rule, priority=next(numbers))
+                rule = rule._replace(priority=next(numbers))
             fixed.append(rule)
         if fixed:
             out[iface.device] = tuple(fixed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 from typing import TYPE_CHECKING
 
@@ -62,12 +61,12 @@ def with_vips(host: Host) -> Host:
         for vip in role.vips:
             broadcast = vip.address if device != "lo" else None
             address = IPv4Interface(f"{vip.address}/32")
-            added.setdefault(device, []).append(Alias(address, vip.index, broadcast))
+            added.setdefault(device, []).append(Alias(address, vip.number, broadcast))
     numbered = {dev: _number(dev, host, aliases) for dev, aliases in added.items()}
     interfaces = tuple(
-        replace(i, aliases=i.aliases + numbered.get(i.device, ())) for i in host.interfaces
+        i._replace(aliases=i.aliases + numbered.get(i.device, ())) for i in host.interfaces
     )
-    return replace(host, interfaces=interfaces, loopback=host.loopback + numbered.get("lo", ()))
+    return host._replace(interfaces=interfaces, loopback=host.loopback + numbered.get("lo", ()))
 
 
 def nat_source(iface: Interface, role: LvsRole) -> IPv4Address | None:
@@ -91,9 +90,9 @@ def with_nat_policies(host: Host) -> Host:
         policy = Policy(iface.device, source, role.table, role.gateway, role.priority)
         added.setdefault(iface.device, []).append(policy)
     interfaces = tuple(
-        replace(i, policies=i.policies + tuple(added.get(i.device, ()))) for i in host.interfaces
+        i._replace(policies=i.policies + tuple(added.get(i.device, ()))) for i in host.interfaces
     )
-    return replace(host, interfaces=interfaces)
+    return host._replace(interfaces=interfaces)
 
 
 def _vip_device(role: LvsRole) -> str | None:
@@ -107,11 +106,11 @@ def _vip_device(role: LvsRole) -> str | None:
 def _number(device: str, host: Host, aliases: list[Alias]) -> tuple[Alias, ...]:
     iface = host.interface(device)
     existing = host.loopback if device == "lo" else (iface.aliases if iface else ())
-    taken = {a.index for a in (*existing, *aliases) if a.index is not None}
+    taken = {a.number for a in (*existing, *aliases) if a.number is not None}
     numbers = free_numbers(taken, FIRST_VIP_INDEX)
     out = []
     for alias in aliases:
-        if alias.index is None:
-            alias = replace(alias, index=next(numbers))
+        if alias.number is None:
+            alias = alias._replace(number=next(numbers))
         out.append(alias)
     return tuple(out)
