@@ -11,11 +11,6 @@ from typing import Any, NamedTuple
 
 from ifgen.errors import InventoryError, Problem
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on old interpreters
-    import tomli as tomllib
-
 TOP_KEYS = ("defaults", "groups", "hosts")
 SUFFIXES = (".toml", ".json")
 _SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -129,17 +124,23 @@ def _parse_file(file: Path, display: str, problems: list[Problem]) -> dict[str, 
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(display, "", f"cannot read: {exc}"))
         return None
-    try:
-        if file.suffix == ".json":
+    if file.suffix == ".json":
+        try:
             data = json.loads(raw)
-        else:
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(display, "", f"invalid JSON: {exc}"))
+            return None
+    else:
+        # Imported here: a JSON inventory does not pay for the TOML parser.
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised only on old interpreters
+            import tomli as tomllib
+        try:
             data = tomllib.loads(raw)
-    except json.JSONDecodeError as exc:
-        problems.append(Problem(display, "", f"invalid JSON: {exc}"))
-        return None
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(display, "", f"invalid TOML: {exc}"))
-        return None
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(Problem(display, "", f"invalid TOML: {exc}"))
+            return None
     if not isinstance(data, dict):
         problems.append(Problem(display, "", "the top level must be a table/object"))
         return None

@@ -171,17 +171,22 @@ def _parse_destination6(value: Any) -> IPv6Network | None:
 
 def parse_alias_address(value: Any) -> IPv4Interface:
     """An alias address; an IPv6 one gets an answer that says where it belongs."""
-    if isinstance(value, str):
-        try:
-            address = ip_interface(value)
-        except ValueError:
-            address = None
-        if isinstance(address, IPv6Interface):
-            raise v.BadValue(
-                f"{value!r} is IPv6: alias files (ifcfg-DEV:N) carry IPv4 only (ifup-aliases "
-                "turns IPv6 off for them); put it in the interface's 'ipv6_secondaries'"
-            )
-    return v.parse_interface(value)
+    try:
+        return v.parse_interface(value)
+    except v.BadValue:
+        if not isinstance(value, str) or not isinstance(_any_interface(value), IPv6Interface):
+            raise
+    raise v.BadValue(
+        f"{value!r} is IPv6: alias files (ifcfg-DEV:N) carry IPv4 only (ifup-aliases "
+        "turns IPv6 off for them); put it in the interface's 'ipv6_secondaries'"
+    )
+
+
+def _any_interface(text: str) -> IPv4Interface | IPv6Interface | None:
+    try:
+        return ip_interface(text)
+    except ValueError:
+        return None
 
 
 def reject_ipv6_source(value: Any) -> None:

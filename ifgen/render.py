@@ -95,16 +95,24 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        # The templates ship inside the package and do not change under a running process;
+        # checking their mtimes cost two stat calls per rendered file.
+        auto_reload=False,
     )
     env.filters.update(FILTERS)
     return env
+
+
+@functools.cache
+def _template(name: str) -> jinja2.Template:
+    return environment().get_template(name)
 
 
 def _render(template: str, **context: Any) -> str:
     import jinja2
 
     try:
-        return environment().get_template(template).render(**context)
+        return _template(template).render(**context)
     except jinja2.TemplateError as exc:
         raise RenderError(f"template {template}: {exc}") from exc
 

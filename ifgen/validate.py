@@ -267,6 +267,8 @@ def _read_host(r: Reader, name: str, file: str, data: dict[str, Any]) -> Host:
 
 
 def _read_expect(r: Reader, data: dict[str, Any]) -> tuple[Expect, ...]:
+    if "expect" not in data:
+        return ()
     from ifgen.expect import read_expectations
 
     return read_expectations(r, data)
