@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
@@ -13,12 +14,43 @@ from ifgen import __version__
 from ifgen.errors import IfgenError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ifgen.emit import Change, Drift
     from ifgen.model import Host
-    from ifgen.render import RenderedFile
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-INVENTORY = click.Path(exists=False, path_type=Path)
+# Below this many hosts a run is too short for a progress bar.
+PROGRESS_MIN_HOSTS = 100
+
+
+class PathType(click.Path):
+    """click.Path handing over a pathlib.Path.
+
+    pathlib is imported only once a command runs: `--version` and `--help` stay as cheap
+    as click itself.
+    """
+
+    def convert(
+        self,
+        value: str | os.PathLike[str],
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> Path:
+        """Check the path as click.Path does; return it as a pathlib.Path."""
+        from pathlib import Path
+
+        return Path(os.fsdecode(super().convert(value, param, ctx)))
+
+
+INVENTORY = PathType(exists=False)
+JOBS_OPTION = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Processes that plan, render and write or compare hosts (default: the number of "
+    "CPUs; small inventories use one). The output is the same for every value.",
+)
 
 
 @click.group(
@@ -113,28 +145,55 @@ Examples:
     "--output",
     "output",
     required=True,
-    type=click.Path(path_type=Path),
+    type=PathType(),
     help="Directory that receives <host>/etc/...",
 )
 @click.option("--host", "hosts", multiple=True, help="Only this host (repeatable).")
+@JOBS_OPTION
 @click.pass_context
-def render(ctx: click.Context, inventory: Path, output: Path, hosts: tuple[str, ...]) -> None:
+def render(
+    ctx: click.Context, inventory: Path, output: Path, hosts: tuple[str, ...], jobs: int | None
+) -> None:
     """Write every host's files to OUTPUT/<host>/etc/...
 
-    Everything is validated before anything is written. Files in OUTPUT/<host>/ that ifgen
-    wrote earlier and no longer wants are removed; files ifgen did not write are left alone.
+    Everything is validated before anything is written; then each host is planned, rendered
+    and written in turn. A new OUTPUT/<host>/ appears whole, by rename. In an existing one,
+    changed files are replaced by rename and unchanged ones left untouched; files ifgen wrote
+    earlier and no longer wants are removed, files ifgen did not write are left alone.
     """
-    from ifgen.emit import safe_join, write_tree
-    from ifgen.pipeline import load_hosts, render_hosts
+    import functools
 
-    rendered = list(render_hosts(load_hosts(inventory, hosts)))
+    from ifgen.pipeline import load_hosts, map_hosts
+
+    found = load_hosts(inventory, hosts)
     total = 0
-    for host, files in rendered:
-        removed = write_tree(safe_join(output, host.name), files)
-        total += len(files)
-        for relpath in removed:
-            _say(ctx, f"removed {host.name}/{relpath}")
-    _say(ctx, f"rendered {total} files for {len(rendered)} hosts into {output}")
+    removed: list[str] = []
+    with _progress(ctx, len(found), "rendering") as step:
+        for name, count, gone in map_hosts(found, functools.partial(_render_one, output), jobs):
+            total += count
+            removed += [f"{name}/{relpath}" for relpath in gone]
+            step()
+    for relpath in removed:
+        _say(ctx, f"removed {relpath}")
+    _say(ctx, f"rendered {total} files for {len(found)} hosts into {output}")
+
+
+def _render_one(output: Path, host: Host) -> tuple[str, int, list[str]]:
+    from ifgen.emit import safe_join, write_tree
+    from ifgen.pipeline import host_files
+
+    files = host_files(host)
+    return host.name, len(files), write_tree(safe_join(output, host.name), files)
+
+
+@contextmanager
+def _progress(ctx: click.Context, hosts: int, label: str) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr for long runs at a terminal; silent otherwise (and with -q)."""
+    if ctx.obj["quiet"] or hosts < PROGRESS_MIN_HOSTS or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    with click.progressbar(length=hosts, label=label, file=sys.stderr) as bar:
+        yield lambda: bar.update(1)
 
 
 @cli.command(
@@ -148,49 +207,65 @@ Examples:
 @common
 @click.option(
     "--golden",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=PathType(file_okay=False),
     help="Compare the rendering with this directory byte for byte.",
 )
+@JOBS_OPTION
 @click.pass_context
-def check(ctx: click.Context, inventory: Path, golden: Path | None) -> None:
-    """Validate the inventory; with --golden, also compare with a rendered tree.
+def check(ctx: click.Context, inventory: Path, golden: Path | None, jobs: int | None) -> None:
+    """Validate the inventory and its `expect` entries; with --golden, compare too.
 
-    Exit 0 when everything matches, 1 when a file is missing, extra or different
-    (each shown as a unified diff), 2 when the inventory is invalid.
+    With --golden, every host is also rendered and compared with GOLDEN/<host>/ byte for byte.
+    Exit 0 when everything matches, 1 when an expectation fails or a file is missing, extra
+    or different (each shown as a unified diff), 2 when the inventory is invalid.
     """
-    from ifgen.pipeline import load_hosts, render_hosts
+    import functools
+
+    from ifgen.pipeline import load_hosts, map_hosts
 
     hosts = load_hosts(inventory)
-    broken = _broken_expectations(hosts)
-    if golden is None:
-        if broken:
-            ctx.exit(1)
-        _say(ctx, f"ok: {len(hosts)} hosts valid")
-        return
-    drifts = _golden_drifts(golden, render_hosts(hosts), {h.name for h in hosts})
+    # Without --golden only the hosts with expectations need a plan.
+    todo = hosts if golden is not None else [h for h in hosts if h.expect]
+    expected, failed, drifts = 0, [], []
+    with _progress(ctx, len(todo), "checking") as step:
+        for count, failures, found in map_hosts(todo, functools.partial(_check_one, golden), jobs):
+            expected += count
+            failed += failures
+            drifts += found
+            step()
+    for failure in failed:
+        click.echo(failure)
+    if failed:
+        click.echo(f"expect: {len(failed)} of {expected} expectations failed", err=True)
+    if golden is not None:
+        drifts += _extra_hosts(golden, {h.name for h in hosts})
     for drift in drifts:
         _show_diff(ctx, drift.diff)
     if drifts:
         click.echo(f"drift: {len(drifts)} files differ from {golden}", err=True)
-    if drifts or broken:
+    if drifts or failed:
         ctx.exit(1)
-    _say(ctx, f"ok: {len(hosts)} hosts match {golden}")
+    _say(ctx, f"ok: {len(hosts)} hosts " + (f"match {golden}" if golden else "valid"))
 
 
-def _broken_expectations(hosts: list[Host]) -> int:
-    """Evaluate every `expect` entry; print each failure with its explanation."""
-    from ifgen.expect import evaluate, format_failure
+def _check_one(golden: Path | None, host: Host) -> tuple[int, list[str], list[Drift]]:
+    """One host's expectation count, failed expectations (printed) and drifts from golden."""
     from ifgen.plan import plan_host
 
-    # Only hosts with expectations need a plan here; render plans every host anyway.
-    results = [evaluate(plan_host(host)) for host in hosts if host.expect]
-    total = sum(count for count, _ in results)
-    failed = [failure for _, failures in results for failure in failures]
-    for failure in failed:
-        click.echo(format_failure(failure))
-    if failed:
-        click.echo(f"expect: {len(failed)} of {total} expectations failed", err=True)
-    return len(failed)
+    plan = plan_host(host)
+    count, failures = 0, []
+    if host.expect:
+        from ifgen.expect import evaluate, format_failure
+
+        count, failed = evaluate(plan)
+        failures = [format_failure(failure) for failure in failed]
+    if golden is None:
+        return count, failures, []
+    from ifgen.emit import compare_tree, safe_join
+    from ifgen.render import render_host
+
+    root = safe_join(golden, host.name)
+    return count, failures, compare_tree(root, render_host(plan), prefix=f"{host.name}/")
 
 
 @cli.command(
@@ -226,14 +301,11 @@ def explain(
     click.echo(json.dumps(answer_json(answer), indent=2) if as_json else format_answer(answer))
 
 
-def _golden_drifts(
-    golden: Path, rendered: Iterable[tuple[Host, list[RenderedFile]]], names: set[str]
-) -> list[Drift]:
-    from ifgen.emit import compare_tree, safe_join
+def _extra_hosts(golden: Path, names: set[str]) -> list[Drift]:
+    """Every file of a host directory in golden that the inventory no longer has."""
+    from ifgen.emit import compare_tree
 
     drifts: list[Drift] = []
-    for host, files in rendered:
-        drifts += compare_tree(safe_join(golden, host.name), files, prefix=f"{host.name}/")
     if golden.is_dir():
         for extra in sorted(p.name for p in golden.iterdir() if p.name not in names):
             drifts += compare_tree(golden / extra, [], prefix=f"{extra}/")
@@ -242,8 +314,8 @@ def _golden_drifts(
 
 ROOT_OPTION = click.option(
     "--root",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("/"),
+    type=PathType(file_okay=False),
+    default="/",
     show_default=True,
     help="The host's filesystem root; files go to ROOT/etc/...",
 )
@@ -256,7 +328,7 @@ def _host_changes(inventory: Path, host: str | None, root: Path) -> list[Change]
     import socket
 
     from ifgen.emit import plan_changes
-    from ifgen.pipeline import load_hosts, render_hosts
+    from ifgen.pipeline import host_files, load_hosts
 
     name = host or socket.gethostname().split(".", 1)[0]
     try:
@@ -266,8 +338,7 @@ def _host_changes(inventory: Path, host: str | None, root: Path) -> list[Change]
             raise
         note = f"(--host defaults to this machine's short hostname, {name!r})"
         raise IfgenError(f"{exc}\n{note}") from exc
-    [(_, files)] = list(render_hosts(hosts))
-    return plan_changes(root, files)
+    return plan_changes(root, host_files(hosts[0]))
 
 
 @cli.command(
@@ -319,7 +390,7 @@ Examples:
 @ROOT_OPTION
 @click.option(
     "--backup-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=PathType(file_okay=False),
     help="Keep replaced and removed files in D/<UTC time>/ "
     "(default ROOT/var/lib/ifgen/backup/<UTC time>/).",
 )

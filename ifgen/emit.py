@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
-import difflib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +26,8 @@ def safe_join(root: Path, *parts: str) -> Path:
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     """Write a file so that readers see either the old or the new content, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -65,31 +64,80 @@ def is_ifgen_file(path: Path) -> bool:
 def write_tree(root: Path, files: Iterable[RenderedFile]) -> list[str]:
     """Write a review tree below root; remove ifgen's own files that are no longer wanted.
 
-    Each file still appears by rename, whole or not at all, but without fsync: this is an
-    output directory for review and golden files, not a live /etc (apply is durable).
+    A new root is written in a scratch directory beside it and renamed into place, so it
+    appears whole or not at all. In an existing root each changed file appears by rename,
+    whole or not at all; unchanged files are left untouched. No fsync: this is an output
+    directory for review and golden files, not a live /etc (apply is durable).
     Returns the relative paths removed. Files without ifgen's header are never removed.
     """
-    fresh = not root.exists()
-    wanted = set()
-    made: set[Path] = set()
     try:
+        if not os.path.lexists(root):
+            _write_fresh(root, files)
+            return []
+        wanted = set()
+        made: set[Path] = set()
         for item in files:
             wanted.add(item.relpath)
             path = safe_join(root, item.relpath)
             if path.parent not in made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 made.add(path.parent)
-            _write_replace(path, item.text, item.mode)
-        return [] if fresh else _prune(root, wanted)
+            data = item.text.encode("utf-8")
+            if not _same_file(path, data, item.mode):
+                _write_replace(path, data, item.mode)
+        return _prune(root, wanted)
     except OSError as exc:
         raise EmitError(f"cannot write {exc.filename or root}: {exc.strerror or exc}") from exc
 
 
-def _write_replace(path: Path, text: str, mode: int) -> None:
+def _write_fresh(root: Path, files: Iterable[RenderedFile]) -> None:
+    scratch = root.with_name(TMP_PREFIX + root.name)
+    if os.path.lexists(scratch):  # left by an interrupted run; only ifgen uses that name
+        shutil.rmtree(scratch)
+    made: set[Path] = set()
+    try:
+        for item in files:
+            path = safe_join(scratch, item.relpath)
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, item.mode)
+            with open(fd, "wb") as handle:
+                handle.write(item.text.encode("utf-8"))
+                if item.mode & ~_umask() != item.mode:
+                    os.fchmod(fd, item.mode)
+        os.rename(scratch, root)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK
+
+
+_UMASK: int | None = None
+
+
+def _same_file(path: Path, data: bytes, mode: int) -> bool:
+    try:
+        if path.stat().st_mode & 0o7777 != mode:
+            return False
+        with open(path, "rb") as handle:
+            return handle.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
+def _write_replace(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(TMP_PREFIX + path.name)
     try:
         with open(tmp, "wb") as handle:
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -122,6 +170,8 @@ class Drift(NamedTuple):
 
 def unified(old: str | None, new: str | None, relpath: str) -> str:
     """A unified diff with a/ and b/ labels; /dev/null stands for an absent side."""
+    import difflib
+
     before = "/dev/null" if old is None else f"a/{relpath}"
     after = "/dev/null" if new is None else f"b/{relpath}"
     lines = difflib.unified_diff(
@@ -289,6 +339,8 @@ def _back_up(root: Path, relpaths: list[str], base: Path | None) -> Path | None:
 
 
 def _fresh_dir(base: Path) -> Path:
+    import datetime
+
     # Two runs in the same second must not mix their backups.
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for attempt in range(1000):

@@ -31,6 +31,10 @@ class InventoryError(IfgenError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __reduce__(self) -> tuple[type[InventoryError], tuple[list[Problem]]]:
+        # Raised in a worker process (`--jobs`), it must arrive whole in the parent.
+        return type(self), (self.problems,)
+
 
 class ValidationError(InventoryError):
     """The inventory was read but says something impossible or unsafe."""

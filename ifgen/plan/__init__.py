@@ -59,7 +59,24 @@ class Draft:
 
 
 def plan_host(host: Host) -> HostPlan:
-    """Expand one host into its file contents."""
+    """Expand one host into its file contents.
+
+    A host with `expect` entries is planned once per process and remembered: validating
+    the entries, checking them and rendering all need the same plan. (Hosts are immutable
+    records, so an equal host always has an equal plan.)
+    """
+    if not host.expect:
+        return _plan(host)
+    plan = _REMEMBERED.get(host)
+    if plan is None:
+        plan = _REMEMBERED[host] = _plan(host)
+    return plan
+
+
+_REMEMBERED: dict[Host, HostPlan] = {}
+
+
+def _plan(host: Host) -> HostPlan:
     draft = Draft(host)
     _plan_primitives(draft)
     plan_lvs(draft)
