@@ -143,37 +143,50 @@ def floor(files: list[tuple[str, bytes]], root: Path) -> float:
     return time.perf_counter() - start
 
 
-def fleet(count: int, work: Path, fmt: str, jobs: list[str]) -> dict[str, Any]:
-    """Measure floor, render and check for one inventory size and format."""
+def fleet(count: int, work: Path, fmt: str, jobs: list[str], repeat: int) -> dict[str, Any]:
+    """Measure floor, render and check of one inventory, `repeat` times, interleaved.
+
+    Each repetition times the floor and every render and check right after one another, so a
+    slow spell of the disk hits them alike; the ratios are taken per repetition.
+    """
     inv = work / f"fleet-{count}.{fmt}"
     write_inventory(synthetic_inventory(count), inv)
-    out = work / f"out-{count}-{fmt}"
-    shutil.rmtree(out, ignore_errors=True)
     ifgen = [PY, "-m", "ifgen"]
-    render_s, code, render_rss = run_measured(
-        [*ifgen, "render", str(inv), "-o", str(out), "-q", *jobs]
-    )
-    files = snapshot(out)
-    floor_dir = work / f"floor-{count}-{fmt}"
-    shutil.rmtree(floor_dir, ignore_errors=True)
-    floor_s = floor(files, floor_dir)
-    shutil.rmtree(floor_dir, ignore_errors=True)
-    check_s, check_code, check_rss = run_measured(
-        [*ifgen, "check", str(inv), "--golden", str(out), "-q", *jobs]
-    )
-    if check_code != 0:
-        raise SystemExit("check --golden reported drift right after render")
-    shutil.rmtree(out, ignore_errors=True)
-    return {
-        "hosts": count,
-        "format": fmt,
-        "files": len(files),
-        "floor_s": floor_s,
-        "render_s": render_s,
-        "render_rss_mb": render_rss / 1024,
-        "check_s": check_s,
-        "check_rss_mb": check_rss / 1024,
-    }
+    row: dict[str, Any] = {"hosts": count, "format": fmt, "rss_mb": 0.0}
+    for _ in range(repeat):
+        outs = {j: work / f"out-{count}-{fmt}-j{j}" for j in jobs}
+        for out in outs.values():
+            shutil.rmtree(out, ignore_errors=True)
+        times: dict[str, float] = {}
+        for j, out in outs.items():
+            seconds, _, rss = run_measured(
+                [*ifgen, "render", str(inv), "-o", str(out), "-q", "--jobs", j]
+            )
+            times[f"render j{j}"] = seconds
+            row["rss_mb"] = max(row["rss_mb"], rss / 1024)
+        first = outs[jobs[0]]
+        if "files" not in row:
+            files = snapshot(first)
+            row["files"] = len(files)
+        floor_dir = work / f"floor-{count}-{fmt}"
+        shutil.rmtree(floor_dir, ignore_errors=True)
+        times["floor"] = floor(files, floor_dir)
+        shutil.rmtree(floor_dir, ignore_errors=True)
+        for j in jobs:
+            seconds, code, rss = run_measured(
+                [*ifgen, "check", str(inv), "--golden", str(first), "-q", "--jobs", j]
+            )
+            if code != 0:
+                raise SystemExit("check --golden reported drift right after render")
+            times[f"check j{j}"] = seconds
+            row["rss_mb"] = max(row["rss_mb"], rss / 1024)
+        for out in outs.values():
+            shutil.rmtree(out, ignore_errors=True)
+        for name, seconds in times.items():
+            row.setdefault(name, []).append(seconds)
+            if name != "floor":
+                row.setdefault(f"{name} x floor", []).append(seconds / times["floor"])
+    return row
 
 
 def median_time(argv: list[str], runs: int) -> float:
@@ -205,38 +218,70 @@ def startup(work: Path, runs: int) -> dict[str, float]:
     }
 
 
-def report(rows: list[dict[str, Any]], start: dict[str, float]) -> None:
-    """Print the figures and the ratios to their baselines."""
-    print(
-        f"{'hosts':>6} {'fmt':4} {'files':>7} {'floor s':>8} {'render s':>9} {'x floor':>8} "
-        f"{'check s':>8} {'x floor':>8} {'hosts/s':>8} {'files/s':>8} {'RSS MB':>7}"
+def med(values: list[float]) -> float:
+    """The median of one figure's repetitions."""
+    return statistics.median(values)
+
+
+def report(rows: list[dict[str, Any]], jobs: list[str], start: dict[str, float]) -> None:
+    """Print the figures, the ratios to their baselines, and the targets of the issue."""
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; medians of each figure")
+    cols = ["floor"] + [f"{verb} j{j}" for verb in ("render", "check") for j in jobs]
+    head = f"{'hosts':>6} {'fmt':4} {'files':>7} " + " ".join(
+        f"{c + ' s':>12}" + ("" if c == "floor" else f" {'x floor':>7}") for c in cols
     )
+    print(head + f" {'hosts/s':>8} {'files/s':>8} {'RSS MB':>7}")
     for r in rows:
+        cells = []
+        for c in cols:
+            cells.append(f"{med(r[c]):>12.2f}")
+            if c != "floor":
+                cells.append(f"{med(r[c + ' x floor']):>7.2f}")
+        single = med(r[f"render j{jobs[0]}"])
         print(
-            f"{r['hosts']:>6} {r['format']:4} {r['files']:>7} {r['floor_s']:>8.2f} "
-            f"{r['render_s']:>9.2f} {r['render_s'] / r['floor_s']:>8.2f} {r['check_s']:>8.2f} "
-            f"{r['check_s'] / r['floor_s']:>8.2f} {r['hosts'] / r['render_s']:>8.0f} "
-            f"{r['files'] / r['render_s']:>8.0f} {max(r['render_rss_mb'], r['check_rss_mb']):>7.0f}"
+            f"{r['hosts']:>6} {r['format']:4} {r['files']:>7} {' '.join(cells)} "
+            f"{r['hosts'] / single:>8.0f} {r['files'] / single:>8.0f} {r['rss_mb']:>7.0f}"
         )
+    print()
+    for name, seconds in start.items():
+        print(f"{name:32} {seconds * 1000:7.1f} ms")
+    print()
+    _targets(rows, jobs, start)
+
+
+def _targets(rows: list[dict[str, Any]], jobs: list[str], start: dict[str, float]) -> None:
+    checks: list[tuple[str, float, float, str]] = []
     by = {(r["hosts"], r["format"]): r for r in rows}
+    one = jobs[0]
+    for (hosts, fmt), r in sorted(by.items()):
+        if fmt == "json" and hosts == max(h for h, f in by if f == "json"):
+            for verb in ("render", "check"):
+                figure = med(r[f"{verb} j{one} x floor"])
+                checks.append((f"{verb} {hosts} hosts json --jobs {one} x floor", figure, 2, "x"))
     for fmt in ("json", "toml"):
         sizes = sorted(h for h, f in by if f == fmt)
         if len(sizes) >= 2:
             small, big = by[(sizes[0], fmt)], by[(sizes[-1], fmt)]
-            print(
-                f"growth {fmt}: render {sizes[-1]}/{sizes[0]} hosts = "
-                f"{big['render_s'] / small['render_s']:.1f}x time for "
-                f"{sizes[-1] / sizes[0]:.0f}x hosts"
-            )
-    print()
+            growth = med(big[f"render j{one}"]) / med(small[f"render j{one}"])
+            limit = 1.1 * sizes[-1] / sizes[0]
+            checks.append((f"growth {fmt} render {sizes[-1]}/{sizes[0]} hosts", growth, limit, "x"))
+    if rows:
+        checks.append(("peak RSS", max(r["rss_mb"] for r in rows), 250, " MB"))
     base_all = start["import click, jinja2, netaddr"]
     base_click = start["import click"]
-    for name, seconds in start.items():
-        print(f"{name:32} {seconds * 1000:7.1f} ms")
-    one = start["ifgen render (1 host)"]
-    print(f"render 1 host / import click+jinja2+netaddr = {one / base_all:.2f}x")
-    print(f"--version / import click = {start['ifgen --version'] / base_click:.2f}x")
-    print(f"--help / import click = {start['ifgen --help'] / base_click:.2f}x")
+    checks += [
+        (
+            "render 1 host / import click+jinja2+netaddr",
+            start["ifgen render (1 host)"] / base_all,
+            1.2,
+            "x",
+        ),
+        ("--version / import click", start["ifgen --version"] / base_click, 1.2, "x"),
+        ("--help / import click", start["ifgen --help"] / base_click, 1.2, "x"),
+    ]
+    for name, figure, limit, unit in checks:
+        verdict = "met" if figure <= limit else "NOT MET"
+        print(f"{name:48} {figure:8.2f}{unit:3} target <= {limit:g}{unit.strip()}  {verdict}")
 
 
 def main() -> None:
@@ -244,20 +289,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", default="1000,10000", help="comma-separated host counts")
     parser.add_argument("--formats", default="json,toml")
-    parser.add_argument("--jobs", default=None, help="pass --jobs N to ifgen")
+    parser.add_argument(
+        "--jobs",
+        default=f"1,{os.cpu_count() or 1}",
+        help="comma-separated ifgen --jobs values; the first is the one held to the targets "
+        "(default: 1 and the number of CPUs)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of each fleet run")
     parser.add_argument("--runs", type=int, default=15, help="runs per start-up figure")
     parser.add_argument("--keep", type=Path, default=None, help="work directory to keep")
     args = parser.parse_args()
-    jobs = ["--jobs", args.jobs] if args.jobs else []
+    jobs = list(dict.fromkeys(args.jobs.split(",")))
     work = args.keep or Path(tempfile.mkdtemp(prefix="ifgen-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         rows = [
-            fleet(int(n), work, fmt, jobs)
+            fleet(int(n), work, fmt, jobs, args.repeat)
             for fmt in args.formats.split(",")
             for n in args.hosts.split(",")
+            if n
         ]
-        report(rows, startup(work, args.runs))
+        report(rows, jobs, startup(work, args.runs))
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
