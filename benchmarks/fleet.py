@@ -146,46 +146,51 @@ def floor(files: list[tuple[str, bytes]], root: Path) -> float:
 def fleet(count: int, work: Path, fmt: str, jobs: list[str], repeat: int) -> dict[str, Any]:
     """Measure floor, render and check of one inventory, `repeat` times, interleaved.
 
-    Each repetition times the floor and every render and check right after one another, so a
-    slow spell of the disk hits them alike; the ratios are taken per repetition.
+    Each repetition times the floor and every render right after one another, in an order
+    that rotates from one repetition to the next (whatever runs first after the previous
+    trees were deleted pays for more of that deletion), then every check; the ratios are
+    taken per repetition, so a slow spell of the disk hits both sides of a ratio alike.
     """
     inv = work / f"fleet-{count}.{fmt}"
     write_inventory(synthetic_inventory(count), inv)
     ifgen = [PY, "-m", "ifgen"]
     row: dict[str, Any] = {"hosts": count, "format": fmt, "rss_mb": 0.0}
-    for _ in range(repeat):
+    reference = work / f"ref-{count}-{fmt}"
+    shutil.rmtree(reference, ignore_errors=True)
+    run_measured([*ifgen, "render", str(inv), "-o", str(reference), "-q"])
+    files = snapshot(reference)
+    row["files"] = len(files)
+    writers = ["floor", *jobs]
+    for rep in range(repeat):
         outs = {j: work / f"out-{count}-{fmt}-j{j}" for j in jobs}
-        for out in outs.values():
-            shutil.rmtree(out, ignore_errors=True)
-        times: dict[str, float] = {}
-        for j, out in outs.items():
-            seconds, _, rss = run_measured(
-                [*ifgen, "render", str(inv), "-o", str(out), "-q", "--jobs", j]
-            )
-            times[f"render j{j}"] = seconds
-            row["rss_mb"] = max(row["rss_mb"], rss / 1024)
-        first = outs[jobs[0]]
-        if "files" not in row:
-            files = snapshot(first)
-            row["files"] = len(files)
         floor_dir = work / f"floor-{count}-{fmt}"
-        shutil.rmtree(floor_dir, ignore_errors=True)
-        times["floor"] = floor(files, floor_dir)
-        shutil.rmtree(floor_dir, ignore_errors=True)
+        for old in (*outs.values(), floor_dir):
+            shutil.rmtree(old, ignore_errors=True)
+        times: dict[str, float] = {}
+        shift = rep % len(writers)
+        for writer in writers[shift:] + writers[:shift]:
+            if writer == "floor":
+                times["floor"] = floor(files, floor_dir)
+                continue
+            seconds, _, rss = run_measured(
+                [*ifgen, "render", str(inv), "-o", str(outs[writer]), "-q", "--jobs", writer]
+            )
+            times[f"render j{writer}"] = seconds
+            row["rss_mb"] = max(row["rss_mb"], rss / 1024)
         for j in jobs:
             seconds, code, rss = run_measured(
-                [*ifgen, "check", str(inv), "--golden", str(first), "-q", "--jobs", j]
+                [*ifgen, "check", str(inv), "--golden", str(reference), "-q", "--jobs", j]
             )
             if code != 0:
                 raise SystemExit("check --golden reported drift right after render")
             times[f"check j{j}"] = seconds
             row["rss_mb"] = max(row["rss_mb"], rss / 1024)
-        for out in outs.values():
-            shutil.rmtree(out, ignore_errors=True)
         for name, seconds in times.items():
             row.setdefault(name, []).append(seconds)
             if name != "floor":
                 row.setdefault(f"{name} x floor", []).append(seconds / times["floor"])
+    for old in (*outs.values(), floor_dir, reference):
+        shutil.rmtree(old, ignore_errors=True)
     return row
 
 

@@ -142,13 +142,17 @@ def test_each_host_with_expectations_is_planned_once(
         assert calls.count(f"h{n:04d}") == (1 if n % 50 == 0 else 2), n
 
 
-def _run_with_tty_stderr(*args: str | Path) -> tuple[int, str, str]:
-    """Run ifgen with stderr on a pseudo-terminal; return status, stdout, terminal output."""
+def _run_with_tty_stderr(cwd: Path, *args: str | Path) -> tuple[int, str, str]:
+    """Run ifgen with stderr on a pseudo-terminal; return status, stdout, terminal output.
+
+    Outside the checkout (cwd), so that `-m ifgen` finds the installed package.
+    """
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ifgen", *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=slave,
+        cwd=cwd,
         env={**os.environ, "COLUMNS": "100"},
     )
     os.close(slave)
@@ -167,18 +171,21 @@ def _run_with_tty_stderr(*args: str | Path) -> tuple[int, str, str]:
 
 
 def test_progress_bar_only_on_a_terminal(fleet: Path, tmp_path: Path) -> None:
-    code, stdout, terminal = _run_with_tty_stderr("render", fleet, "-o", tmp_path / "a")
+    code, stdout, terminal = _run_with_tty_stderr(tmp_path, "render", fleet, "-o", tmp_path / "a")
     assert code == 0
     assert "rendering" in terminal and "100%" in terminal
     assert stdout.startswith("rendered ")
 
-    code, stdout, terminal = _run_with_tty_stderr("render", fleet, "-o", tmp_path / "b", "-q")
+    code, stdout, terminal = _run_with_tty_stderr(
+        tmp_path, "render", fleet, "-o", tmp_path / "b", "-q"
+    )
     assert (code, stdout, terminal) == (0, "", "")
 
     piped = subprocess.run(
         [sys.executable, "-m", "ifgen", "check", str(fleet), "--golden", str(tmp_path / "a")],
         capture_output=True,
         text=True,
+        cwd=tmp_path,
     )
     assert (piped.returncode, piped.stderr) == (0, "")
 
@@ -209,12 +216,13 @@ def test_rerender_leaves_unchanged_files_untouched(tmp_path: Path) -> None:
     assert not [p for p in (root / "etc").iterdir() if p.name.startswith(".ifgen")]
 
 
-def _imported(*args: str) -> set[str]:
-    """The modules `python -m ifgen ARGS` imports, from -X importtime."""
+def _imported(cwd: Path, *args: str) -> set[str]:
+    """The modules `python -m ifgen ARGS` imports (run in cwd), from -X importtime."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "ifgen", *args],
         capture_output=True,
         text=True,
+        cwd=cwd,
     )
     assert proc.returncode == 0, proc.stderr
     return {
@@ -224,9 +232,9 @@ def _imported(*args: str) -> set[str]:
     }
 
 
-def test_version_and_help_import_nothing_they_do_not_use() -> None:
+def test_version_and_help_import_nothing_they_do_not_use(tmp_path: Path) -> None:
     for args in (["--version"], ["--help"]):
-        modules = _imported(*args)
+        modules = _imported(tmp_path, *args)
         assert "click" in modules
         assert not {"jinja2", "netaddr", "ifgen.pipeline", "ifgen.model", "ifgen.plan"} & modules
 
@@ -234,7 +242,7 @@ def test_version_and_help_import_nothing_they_do_not_use() -> None:
 def test_rendering_json_skips_toml_and_lookup_code(tmp_path: Path) -> None:
     inventory = tmp_path / "one.json"
     inventory.write_text('{"hosts": {"h1": {"interfaces": {"eth0": {"address": "10.0.0.2/24"}}}}}')
-    modules = _imported("render", str(inventory), "-o", str(tmp_path / "out"), "-q")
+    modules = _imported(tmp_path, "render", str(inventory), "-o", str(tmp_path / "out"), "-q")
     assert {"jinja2", "ifgen.render"} <= modules
     unused = {
         "tomllib",
