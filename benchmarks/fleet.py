@@ -194,33 +194,30 @@ def fleet(count: int, work: Path, fmt: str, jobs: list[str], repeat: int) -> dic
     return row
 
 
-def median_time(argv: list[str], runs: int) -> float:
-    """Median wall time of a whole process over several runs."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def startup(work: Path, runs: int) -> dict[str, float]:
-    """One host as a whole process, against the interpreter and the libraries alone."""
+    """One host as a whole process, against the interpreter and the libraries alone.
+
+    The commands take turns, run after run, so a slow spell hits them all alike; each
+    figure is the median of its runs.
+    """
     one = work / "one.json"
     write_inventory(synthetic_inventory(1), one)
     out = work / "one-out"
-    return {
-        "python -c pass": median_time([PY, "-c", "pass"], runs),
-        "import click": median_time([PY, "-c", "import click"], runs),
-        "import click, jinja2, netaddr": median_time(
-            [PY, "-c", "import click, jinja2, netaddr"], runs
-        ),
-        "ifgen render (1 host)": median_time(
-            [PY, "-m", "ifgen", "render", str(one), "-o", str(out), "-q"], runs
-        ),
-        "ifgen --version": median_time([PY, "-m", "ifgen", "--version"], runs),
-        "ifgen --help": median_time([PY, "-m", "ifgen", "--help"], runs),
+    commands = {
+        "python -c pass": [PY, "-c", "pass"],
+        "import click": [PY, "-c", "import click"],
+        "import click, jinja2, netaddr": [PY, "-c", "import click, jinja2, netaddr"],
+        "ifgen render (1 host)": [PY, "-m", "ifgen", "render", str(one), "-o", str(out), "-q"],
+        "ifgen --version": [PY, "-m", "ifgen", "--version"],
+        "ifgen --help": [PY, "-m", "ifgen", "--help"],
     }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def med(values: list[float]) -> float:
@@ -308,12 +305,14 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="ifgen-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        rows = [
-            fleet(int(n), work, fmt, jobs, args.repeat)
-            for fmt in args.formats.split(",")
-            for n in args.hosts.split(",")
-            if n
-        ]
+        rows = []
+        for fmt in args.formats.split(","):
+            for n in filter(None, args.hosts.split(",")):
+                rows.append(fleet(int(n), work, fmt, jobs, args.repeat))
+                done = {
+                    k: [round(x, 2) for x in v] for k, v in rows[-1].items() if isinstance(v, list)
+                }
+                print(f"measured {n} hosts {fmt}: {done}", file=sys.stderr, flush=True)
         report(rows, jobs, startup(work, args.runs))
     finally:
         if args.keep is None:

@@ -424,10 +424,30 @@ def apply(
     ctx.exit(1 if changes else 0)
 
 
+def _terminal_width() -> int:
+    """The terminal width as shutil.get_terminal_size() reports it.
+
+    Click would import shutil (and the compression modules it pulls in) on every run just
+    to ask this when it formats --help.
+    """
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):  # no stdout, or not a terminal
+            columns = 80
+    return columns
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map ifgen's errors to exit statuses, never a traceback for user mistakes."""
     try:
-        code = cli.main(args=argv, prog_name="ifgen", standalone_mode=False)
+        code = cli.main(
+            args=argv, prog_name="ifgen", standalone_mode=False, terminal_width=_terminal_width()
+        )
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

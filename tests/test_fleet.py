@@ -236,7 +236,7 @@ def test_version_and_help_import_nothing_they_do_not_use(tmp_path: Path) -> None
     for args in (["--version"], ["--help"]):
         modules = _imported(tmp_path, *args)
         assert "click" in modules
-        assert not {"jinja2", "netaddr", "ifgen.pipeline", "ifgen.model", "ifgen.plan"} & modules
+        assert not {"jinja2", "netaddr", "shutil", "ifgen.model", "ifgen.plan"} & modules
 
 
 def test_rendering_json_skips_toml_and_lookup_code(tmp_path: Path) -> None:
