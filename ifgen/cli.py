@@ -303,11 +303,13 @@ def explain(
 
 def _extra_hosts(golden: Path, names: set[str]) -> list[Drift]:
     """Every file of a host directory in golden that the inventory no longer has."""
-    from ifgen.emit import compare_tree
+    from ifgen.emit import TMP_PREFIX, compare_tree
 
     drifts: list[Drift] = []
     if golden.is_dir():
-        for extra in sorted(p.name for p in golden.iterdir() if p.name not in names):
+        # A scratch tree left by a killed render is not a host (no host name starts with .).
+        found = (p.name for p in golden.iterdir() if not p.name.startswith(TMP_PREFIX))
+        for extra in sorted(name for name in found if name not in names):
             drifts += compare_tree(golden / extra, [], prefix=f"{extra}/")
     return drifts
 

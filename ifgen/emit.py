@@ -74,6 +74,7 @@ def write_tree(root: Path, files: Iterable[RenderedFile]) -> list[str]:
         if not os.path.lexists(root):
             _write_fresh(root, files)
             return []
+        _remove_scratch(root)
         wanted = set()
         made: set[Path] = set()
         for item in files:
@@ -90,10 +91,16 @@ def write_tree(root: Path, files: Iterable[RenderedFile]) -> list[str]:
         raise EmitError(f"cannot write {exc.filename or root}: {exc.strerror or exc}") from exc
 
 
-def _write_fresh(root: Path, files: Iterable[RenderedFile]) -> None:
+def _remove_scratch(root: Path) -> Path:
+    """Remove the scratch tree an interrupted run may have left beside root; return its path."""
     scratch = root.with_name(TMP_PREFIX + root.name)
-    if os.path.lexists(scratch):  # left by an interrupted run; only ifgen uses that name
+    if os.path.lexists(scratch):  # only ifgen uses that name (no host name starts with .)
         shutil.rmtree(scratch)
+    return scratch
+
+
+def _write_fresh(root: Path, files: Iterable[RenderedFile]) -> None:
+    scratch = _remove_scratch(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     os.mkdir(scratch)
     made = {"."}

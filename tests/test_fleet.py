@@ -252,3 +252,15 @@ def test_rendering_json_skips_toml_and_lookup_code(tmp_path: Path) -> None:
         "multiprocessing",
     }
     assert not unused & modules
+
+
+def test_a_scratch_tree_left_by_a_killed_render_is_no_host_and_goes(
+    fleet: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "golden"
+    assert run_main("render", fleet, "-o", out, "-q")[0] == 0
+    (out / ".ifgen-tmp-h0001/etc").mkdir(parents=True)
+    (out / ".ifgen-tmp-h0001/etc/half").write_text("half-written\n")
+    assert run_main("check", fleet, "--golden", out, "-q") == (0, "", "")
+    assert run_main("render", fleet, "-o", out, "-q")[0] == 0
+    assert not (out / ".ifgen-tmp-h0001").exists()
