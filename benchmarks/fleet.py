@@ -104,11 +104,22 @@ def _toml(data: dict[str, Any], prefix: str = "") -> str:
 
 
 def run_measured(argv: list[str]) -> tuple[float, int, int]:
-    """Run a command; return (wall seconds, exit status, peak RSS in KiB of that child)."""
+    """Run a command; return (wall seconds, exit status, peak RSS in KiB of that child).
+
+    The peak is the child's own high-water mark (VmHWM), polled every 10 ms: the kernel's
+    ru_maxrss of a child also counts this (large) process's pages it shared before exec.
+    """
     os.sync()  # start every timed phase with no writeback of the previous one pending
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    status_file = Path(f"/proc/{proc.pid}/status")
+    peak = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        peak = max(peak, _high_water(status_file))
+        time.sleep(0.01)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
@@ -116,7 +127,18 @@ def run_measured(argv: list[str]) -> tuple[float, int, int]:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err[:2000]}")
     if proc.stderr:
         proc.stderr.close()
-    return elapsed, proc.returncode, usage.ru_maxrss
+    return elapsed, proc.returncode, peak or usage.ru_maxrss
+
+
+def _high_water(status: Path) -> int:
+    """VmHWM of a running process in KiB; 0 when it is gone or the system has no /proc."""
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def snapshot(root: Path) -> list[tuple[str, bytes]]:
