@@ -157,10 +157,9 @@ def _same_file(path: Path, data: bytes, mode: int) -> bool:
 
 def _write_replace(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(TMP_PREFIX + path.name)
+    tmp.unlink(missing_ok=True)  # left by an interrupted run
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
+        _write_new(tmp, data, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -54,12 +54,6 @@ def host_files(host: Host) -> list[RenderedFile]:
     return render_host(plan_host(host))
 
 
-def render_hosts(hosts: Iterable[Host]) -> Iterator[tuple[Host, list[RenderedFile]]]:
-    """Plan and render each host in turn."""
-    for host in hosts:
-        yield host, host_files(host)
-
-
 def default_jobs() -> int:
     """The CPUs this process may run on."""
     try:

@@ -103,16 +103,11 @@ def environment() -> jinja2.Environment:
     return env
 
 
-@functools.cache
-def _template(name: str) -> jinja2.Template:
-    return environment().get_template(name)
-
-
 def _render(template: str, **context: Any) -> str:
     import jinja2
 
     try:
-        return _template(template).render(**context)
+        return environment().get_template(template).render(**context)
     except jinja2.TemplateError as exc:
         raise RenderError(f"template {template}: {exc}") from exc
 

@@ -131,14 +131,21 @@ def _kernel(
     return Entry(table, to, (Hop(None, dev),), kind, src, 0, scope, text, owner)
 
 
+def _table_or_refuse(state: State, table: str | None, line: str) -> int | None:
+    """The table's id; None, with the line recorded as refused, when rt_tables lacks it."""
+    found = state.table_id(table)
+    if found is None:
+        state.refused.append(f"{line}: table {table!r} is not in rt_tables")
+    return found
+
+
 def add_route(state: State, route: Route, file: str) -> None:
     """`ip route add LINE` as ifup-routes runs it; a refused line is recorded, as ifup goes on."""
     from ifgen.render import ip_route
 
     text = ip_route(route)
-    table = state.table_id(route.table)
+    table = _table_or_refuse(state, route.table, f"{file}: {text}")
     if table is None:
-        state.refused.append(f"{file}: {text}: table {route.table!r} is not in rt_tables")
         return
     hops = tuple(Hop(h.via, h.dev, h.weight) for h in route.nexthops) or (
         Hop(route.via, route.dev),
@@ -203,9 +210,8 @@ def add_rule(state: State, rule: Rule, file: str) -> None:
     from ifgen.render import ip_rule
 
     text = ip_rule(rule)
-    table = state.table_id(rule.table)
+    table = _table_or_refuse(state, rule.table, f"{file}: {text}")
     if table is None:
-        state.refused.append(f"{file}: {text}: table {rule.table!r} is not in rt_tables")
         return
     priority = rule.priority or 0
     new = PolicyRule(
